@@ -1,0 +1,40 @@
+// Step: the ordered launch steps, one id per step. The kebab-case names (step_name) appear in
+// log lines, error lines and the JSON report, so they are part of the public contract.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace nsbox {
+
+enum class Step : std::uint8_t {
+    kNone,
+    kCli,
+    kProfile,
+    kValidate,
+    kPlan,
+    kClone,
+    kIdMaps,
+    kSync,
+    kMountPrivate,
+    kStageRoot,
+    kMounts,
+    kPivotRoot,
+    kHostname,
+    kLoopback,
+    kUserns,
+    kCredentials,
+    kSession,
+    kFdsCloexec,
+    kChdir,
+    kNoNewPrivs,
+    kExec,
+    kSupervise,
+    kExport,
+    kReport,
+};
+
+// Stable kebab-case id, e.g. "pivot-root".
+std::string_view step_name(Step step) noexcept;
+
+}  // namespace nsbox
