@@ -46,7 +46,7 @@ std::string Error::message() const {
     }
     out += what;
     if (sys_errno != 0) {
-        out += ": ";
+        if (!what.empty()) out += ": ";
         out += std::strerror(sys_errno);
     }
     return out;

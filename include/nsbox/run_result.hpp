@@ -1,0 +1,36 @@
+// RunResult: how a sandboxed run ended, as data for the exit code and the JSON report.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "nsbox/error.hpp"
+#include "nsbox/export.hpp"
+
+namespace nsbox {
+
+enum class Reason : std::uint8_t { kExited, kSignaled, kTimeout, kSetupError };
+
+std::string_view reason_name(Reason reason) noexcept;
+
+struct RunResult {
+    Reason reason = Reason::kSetupError;
+    int exit_code = kExitLauncherError;  // what nsbox exits with
+    int payload_status = -1;             // raw wait status of the payload, -1 if unknown
+    int signal = 0;                      // the signal that ended the payload, if any
+    std::optional<Error> error;          // set for kSetupError
+    std::chrono::system_clock::time_point started_at;
+    std::chrono::system_clock::time_point ended_at;
+    std::chrono::nanoseconds wall_time{0};
+    bool privileged_setup = false;
+    unsigned host_uid = 0;
+    unsigned host_gid = 0;
+    std::optional<ExportSummary> exported;
+    std::optional<Error> export_error;
+};
+
+// Exit code for a payload wait status: its code, or 128+N for signal N.
+int exit_code_for_status(int status) noexcept;
+
+}  // namespace nsbox

@@ -1,0 +1,117 @@
+// Settings and Spec: the configuration data model.
+//
+// Settings is what one source (built-in defaults, a profile file, the command line) says; every
+// value remembers where it came from. Profiles and the command line are merged into one Settings
+// (later sources win, lists append), then validate() turns it into a Spec: plain, complete,
+// checked data (absolute paths, sizes in range, the final environment) that the launcher plans
+// from. Nothing downstream of a Spec re-reads a profile or the environment.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nsbox {
+
+enum class OriginKind : std::uint8_t { kDefault, kProfile, kCli };
+
+struct Origin {
+    OriginKind kind = OriginKind::kDefault;
+    std::string file;  // profile file, for kProfile
+    int line = 0;
+    std::string note;  // for kDefault: why this default ("script directory")
+
+    static Origin cli() { return Origin{OriginKind::kCli, {}, 0, {}}; }
+    static Origin profile(std::string file, int line) {
+        return Origin{OriginKind::kProfile, std::move(file), line, {}};
+    }
+    static Origin builtin(std::string note = {}) {
+        return Origin{OriginKind::kDefault, {}, 0, std::move(note)};
+    }
+    // "default", "default (script directory)", "profiles/default.toml:12", "command line"
+    [[nodiscard]] std::string describe() const;
+};
+
+template <class T>
+struct Sourced {
+    T value{};
+    Origin origin;
+};
+
+enum class NetMode : std::uint8_t { kNone, kHost };
+enum class WorkspaceMode : std::uint8_t { kOverlay, kReadWrite, kReadOnly };
+
+struct BindSpec {
+    std::string source;  // host path (absolute after validation)
+    std::string dest;    // sandbox path; empty in Settings means "same as source"
+    bool read_only = false;
+    Origin origin;
+};
+
+struct TmpfsSpec {
+    std::string dest;
+    std::uint64_t size = 0;  // 0: use the default tmpfs size
+    Origin origin;
+};
+
+struct EnvVar {
+    std::string name;
+    std::string value;
+    Origin origin;
+};
+
+// What one configuration source sets. An empty optional means "not set here".
+struct Settings {
+    std::optional<Sourced<std::string>> rootfs;
+    std::optional<Sourced<std::string>> hostname;
+    std::optional<Sourced<NetMode>> network;
+    std::optional<Sourced<WorkspaceMode>> workspace_mode;
+    std::optional<Sourced<std::uint64_t>> workspace_size;
+    std::optional<Sourced<std::uint64_t>> tmp_size;
+    std::optional<Sourced<std::uint64_t>> shm_size;
+    std::optional<Sourced<std::uint64_t>> home_size;
+    std::optional<Sourced<std::chrono::milliseconds>> timeout;  // 0: no timeout
+    std::vector<BindSpec> binds;
+    std::vector<TmpfsSpec> tmpfs;
+    std::vector<Sourced<std::string>> env_pass;   // host variable names to copy
+    std::vector<EnvVar> env_set;                  // fixed values
+    std::vector<Sourced<std::string>> env_files;  // dotenv files (absolute or relative to origin)
+};
+
+// Sandbox-side identity. The caller's uid/gid (or, for root, an unprivileged host id) map to
+// these inside the user namespace.
+inline constexpr unsigned kSandboxUid = 1000;
+inline constexpr unsigned kSandboxGid = 1000;
+inline constexpr const char* kSandboxUser = "sandbox";
+inline constexpr const char* kSandboxHome = "/home/sandbox";
+inline constexpr const char* kWorkspaceDir = "/workspace";
+
+// The validated, complete configuration of one run.
+struct Spec {
+    std::string profile_name;
+    std::string profile_path;
+    Sourced<std::string> rootfs;  // "host" or an absolute directory
+    Sourced<std::string> hostname;
+    Sourced<NetMode> network;
+    Sourced<std::string> workspace;  // absolute host directory
+    Sourced<WorkspaceMode> workspace_mode;
+    Sourced<std::uint64_t> workspace_size;
+    Sourced<std::uint64_t> tmp_size;
+    Sourced<std::uint64_t> shm_size;
+    Sourced<std::uint64_t> home_size;
+    Sourced<std::chrono::milliseconds> timeout;
+    std::vector<BindSpec> binds;  // absolute source and dest
+    std::vector<TmpfsSpec> tmpfs;
+    std::vector<EnvVar> env;  // the payload's entire environment, one entry per name
+
+    std::vector<std::string> argv;      // what runs inside the sandbox
+    std::string script_host_path;       // FILE.py on the host, when running a script
+    std::string script_sandbox_path;    // where the payload sees it
+    std::string output_dir;             // --output: export workspace changes here
+    std::string report_path;            // --report: "-" for stdout
+    bool terminal_attached = false;     // stdin/stdout/stderr is a tty
+};
+
+}  // namespace nsbox

@@ -1,0 +1,50 @@
+// From merged Settings and one run request to a validated Spec.
+//
+// build_spec() checks everything that can be checked before a sandbox exists (paths exist,
+// sizes are sane, destinations are absolute and not reserved, the script is a readable file)
+// so that launch-time failures are rare and every error names its source: a profile file:line,
+// or the command-line flag.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nsbox/profile.hpp"
+#include "nsbox/result.hpp"
+#include "nsbox/spec.hpp"
+
+namespace nsbox {
+
+struct RunRequest {
+    // Either a script (FILE.py ARGS...) or a command (-- CMD ARGS...).
+    std::vector<std::string> command;
+    bool is_script = false;
+    std::string workspace;  // --workspace, empty if not given
+    std::string output_dir;
+    std::string report_path;
+    Settings cli;  // values set by command-line flags (origin: command line)
+};
+
+// What validation may read of the host, passed in so the logic stays testable.
+struct HostContext {
+    std::map<std::string, std::string> environment;
+    std::string cwd;
+    bool terminal_attached = false;
+};
+
+// The built-in defaults, below any profile.
+Settings builtin_settings();
+
+// Environment for the payload: built-in variables, then profile values, profile env files and
+// profile pass-through, then the command line's --env-file, --pass-env and --setenv, each layer
+// replacing earlier values of the same name. Only these ever reach the payload.
+Result<std::vector<EnvVar>> build_environment(const Settings& settings, const HostContext& host);
+
+Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& request,
+                        const HostContext& host);
+
+// The resolved configuration, one "key = value  # origin" line each (--print-spec).
+std::string render_spec(const Spec& spec);
+
+}  // namespace nsbox

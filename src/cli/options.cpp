@@ -1,0 +1,100 @@
+// CLI11 wiring: subcommands, flags and help text; dispatch to the commands.
+#include "cli/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+
+namespace nsbox::cli {
+namespace {
+
+constexpr const char* kRunFooter =
+    "\nExit status: the payload's; 128+N if it was killed by signal N; 124 on --timeout;\n"
+    "125 launcher error; 126 cannot execute; 127 not found.";
+
+void add_run_options(CLI::App& run, RunOptions& o) {
+    run.add_option("--profile", o.profile, "Profile name or TOML file (default: default)");
+    run.add_option("--rootfs", o.rootfs, "Root filesystem: \"host\" or a prepared directory");
+    run.add_option("--workspace", o.workspace,
+                   "Host directory seen at /workspace (default: the script's directory, or the "
+                   "current directory)");
+    run.add_option("--workspace-mode", o.workspace_mode,
+                   "overlay (writes stay in the sandbox), rw, or ro")
+        ->check(CLI::IsMember({"overlay", "rw", "ro"}));
+    auto multi = [&](const char* name, std::vector<std::string>& into, const char* help) {
+        run.add_option(name, into, help)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+            ->allow_extra_args(false);
+    };
+    multi("--bind", o.binds, "Bind a host path read-write: SRC[:DST]");
+    multi("--ro-bind", o.ro_binds, "Bind a host path read-only: SRC[:DST]");
+    multi("--tmpfs", o.tmpfs, "Mount a tmpfs: DST[:SIZE]");
+    multi("--env-file", o.env_files, "Add variables from a dotenv file");
+    multi("--setenv", o.setenv, "Set a variable: NAME=VALUE");
+    multi("--pass-env", o.pass_env, "Copy a host variable into the sandbox: NAME");
+    run.add_option("--net", o.net, "Network: none (loopback only) or host")
+        ->check(CLI::IsMember({"none", "host"}));
+    run.add_option("--hostname", o.hostname, "Host name inside the sandbox");
+    run.add_option("--timeout", o.timeout, "Kill the sandbox after DURATION (e.g. 1.5s, 2m)");
+    run.add_option("--output", o.output,
+                   "After the run, copy the files the code created or changed into DIR");
+    run.add_option("--report", o.report, "Write a JSON report to FILE (- for stdout)");
+    run.add_flag("-v,--verbose", o.verbose, "More detail on stderr (repeat for debug)");
+    run.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
+    run.add_flag("--print-spec", o.print_spec,
+                 "Print the resolved configuration with each value's origin, then exit");
+    run.footer(kRunFooter);
+}
+
+// Everything from the first positional on is the payload: FILE.py ARGS... or, after "--",
+// CMD ARGS... Options after the script belong to the script.
+void take_command(CLI::App& run, RunOptions& o) {
+    std::vector<std::string> rest = run.remaining();
+    const auto dashdash = std::find(rest.begin(), rest.end(), "--");
+    if (dashdash == rest.begin()) {
+        o.command.assign(rest.begin() + 1, rest.end());
+        o.is_script = false;
+        return;
+    }
+    o.command = rest;
+    o.is_script = true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"nsbox: run untrusted code in a rootless Linux sandbox", "nsbox"};
+    app.set_version_flag("--version", std::string("nsbox ") + NSBOX_VERSION);
+    app.require_subcommand(1);
+
+    RunOptions run_options;
+    CLI::App* run = app.add_subcommand("run", "Run FILE.py, or -- CMD, in a fresh sandbox");
+    run->prefix_command();
+    add_run_options(*run, run_options);
+
+    CheckOptions check_options;
+    CLI::App* check = app.add_subcommand("check", "Validate a profile and print its settings");
+    check->add_option("profile", check_options.profile, "Profile name or file");
+    check->add_flag("--explain", check_options.explain, "Print every value with its origin");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        fmt::print(stderr, "nsbox: {} (see nsbox --help)\n", e.what());
+        return 125;
+    }
+    const std::vector<std::string> args(argv, argv + argc);
+    if (*run) {
+        take_command(*run, run_options);
+        return run_command(run_options, args);
+    }
+    return check_command(check_options);
+}
+
+}  // namespace nsbox::cli

@@ -1,0 +1,43 @@
+// Command-line model and the two commands (CLI11 is used only in src/cli).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nsbox::cli {
+
+struct RunOptions {
+    std::string profile;
+    std::string rootfs;
+    std::string workspace;
+    std::string workspace_mode;
+    std::vector<std::string> binds;
+    std::vector<std::string> ro_binds;
+    std::vector<std::string> tmpfs;
+    std::vector<std::string> env_files;
+    std::vector<std::string> setenv;
+    std::vector<std::string> pass_env;
+    std::string net;
+    std::string hostname;
+    std::string timeout;
+    std::string output;
+    std::string report;
+    int verbose = 0;
+    bool quiet = false;
+    bool print_spec = false;
+    std::vector<std::string> command;  // FILE.py ARGS... or CMD ARGS...
+    bool is_script = false;
+};
+
+struct CheckOptions {
+    std::string profile = "default";
+    bool explain = false;
+};
+
+int run_command(const RunOptions& options, const std::vector<std::string>& argv);
+int check_command(const CheckOptions& options);
+
+// Parses argv and dispatches; returns the process exit code.
+int main(int argc, char** argv);
+
+}  // namespace nsbox::cli

@@ -1,0 +1,71 @@
+// Flags -> Settings (see settings_from_flags.hpp). Relative paths stay relative here;
+// validation resolves them against the caller's working directory.
+#include "cli/settings_from_flags.hpp"
+
+#include <fmt/core.h>
+
+#include "nsbox/profile.hpp"
+#include "nsbox/units.hpp"
+
+namespace nsbox::cli {
+namespace {
+
+template <class T>
+Sourced<T> from_cli(T value) {
+    return Sourced<T>{std::move(value), Origin::cli()};
+}
+
+Result<void> add_mounts(const RunOptions& o, Settings& s) {
+    for (const auto* list : {&o.binds, &o.ro_binds}) {
+        const bool ro = list == &o.ro_binds;
+        for (const std::string& arg : *list) {
+            auto bind = parse_bind_arg(arg, ro, Origin::cli());
+            if (!bind) return fail(Error::usage(fmt::format("{}: {}", ro ? "--ro-bind" : "--bind", bind.error().what)));
+            s.binds.push_back(*bind);
+        }
+    }
+    for (const std::string& arg : o.tmpfs) {
+        auto tmpfs = parse_tmpfs_arg(arg, Origin::cli());
+        if (!tmpfs) return fail(Error::usage("--tmpfs: " + tmpfs.error().what));
+        s.tmpfs.push_back(*tmpfs);
+    }
+    return {};
+}
+
+Result<void> add_env(const RunOptions& o, Settings& s) {
+    for (const std::string& arg : o.setenv) {
+        const auto eq = arg.find('=');
+        if (eq == std::string::npos || eq == 0)
+            return fail(Error::usage(fmt::format("--setenv: expected NAME=VALUE, got \"{}\"", arg)));
+        s.env_set.push_back({arg.substr(0, eq), arg.substr(eq + 1), Origin::cli()});
+    }
+    for (const std::string& name : o.pass_env) s.env_pass.push_back(from_cli(name));
+    for (const std::string& file : o.env_files) s.env_files.push_back(from_cli(file));
+    return {};
+}
+
+}  // namespace
+
+Result<Settings> settings_from_flags(const RunOptions& o) {
+    Settings s;
+    if (!o.rootfs.empty()) s.rootfs = from_cli(o.rootfs);
+    if (!o.hostname.empty()) s.hostname = from_cli(o.hostname);
+    if (!o.net.empty()) s.network = from_cli(o.net == "host" ? NetMode::kHost : NetMode::kNone);
+    if (!o.workspace_mode.empty()) {
+        const WorkspaceMode mode = o.workspace_mode == "rw"   ? WorkspaceMode::kReadWrite
+                                   : o.workspace_mode == "ro" ? WorkspaceMode::kReadOnly
+                                                              : WorkspaceMode::kOverlay;
+        s.workspace_mode = from_cli(mode);
+    }
+    if (!o.timeout.empty()) {
+        const auto timeout = parse_duration(o.timeout);
+        if (!timeout)
+            return fail(Error::usage(fmt::format("--timeout: expected a duration such as 1.5s or 2m, got \"{}\"", o.timeout)));
+        s.timeout = from_cli(*timeout);
+    }
+    if (auto r = add_mounts(o, s); !r) return fail(r.error());
+    if (auto r = add_env(o, s); !r) return fail(r.error());
+    return s;
+}
+
+}  // namespace nsbox::cli

@@ -1,0 +1,165 @@
+// Child side: clone -> setup steps -> fork payload -> exec (see child.hpp for the rules).
+#include "launch/child.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "launch/sync.hpp"
+#include "ns/stage.hpp"
+#include "util/sys.hpp"
+
+namespace nsbox::launch {
+namespace {
+
+[[noreturn]] void report_and_exit(int sync_fd, Step step, int err, int index = -1,
+                                  int phase = 0) noexcept {
+    SyncMsg msg;
+    msg.kind = MsgKind::kFailure;
+    msg.step = step;
+    msg.err = err;
+    msg.index = index;
+    msg.phase = phase;
+    (void)send_msg(sync_fd, msg);
+    ::_exit(125);
+}
+
+// Blocks until the parent sends `expected`; EOF means the parent is gone.
+int wait_for(int sync_fd, MsgKind expected) noexcept {
+    SyncMsg msg;
+    int fd = -1;
+    const int r = recv_msg(sync_fd, &msg, &fd);
+    if (fd >= 0) ::close(fd);
+    if (r == 0) ::_exit(125);
+    if (r < 0) return -r;
+    return msg.kind == expected ? 0 : EPROTO;
+}
+
+int apply_mounts(const LaunchPlan& plan, int sync_fd) noexcept {
+    if (const int err = ns::stage_root(); err != 0) report_and_exit(sync_fd, Step::kStageRoot, err);
+    for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
+        int phase = 0;
+        if (const int err = ns::apply_mount(plan.mounts[i], &phase); err != 0)
+            report_and_exit(sync_fd, Step::kMounts, err, static_cast<int>(i), phase);
+    }
+    if (plan.send_upper_fd) {
+        const int upper = ::open(ns::kUpperDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (upper < 0) return errno;
+        SyncMsg msg;
+        msg.kind = MsgKind::kUpperFd;
+        const int err = send_msg_with_fd(sync_fd, msg, upper);
+        ::close(upper);
+        return err;
+    }
+    return 0;
+}
+
+// Root's sandbox: everything above ran as real root; now enter a user namespace in which the
+// sandbox user maps to an unprivileged host id, so the payload is never host root.
+int enter_userns(const LaunchPlan& plan, int sync_fd) noexcept {
+    if (!plan.privileged_setup) return 0;
+    if (::setgroups(0, nullptr) != 0) return errno;
+    if (::unshare(CLONE_NEWUSER) != 0) return errno;
+    SyncMsg ready;
+    ready.kind = MsgKind::kUsernsReady;
+    if (const int err = send_msg(sync_fd, ready); err != 0) return err;
+    return wait_for(sync_fd, MsgKind::kMapsDone);
+}
+
+int become_sandbox_user(int sync_fd) noexcept {
+    if (::setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return errno;
+    if (::setresuid(kSandboxUid, kSandboxUid, kSandboxUid) != 0) return errno;
+    // Changing credentials clears the parent-death signal: re-arm it, then make sure the
+    // parent did not die in between (the socket would be at EOF).
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno;
+    char byte;
+    if (::recv(sync_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) ::_exit(125);
+    return 0;
+}
+
+int lock_down_init() noexcept {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+    // Non-dumpable: /proc/1 of the init is then owned by root inside and the payload cannot
+    // open its fds, memory or /proc/1/exe (nsbox's own binary).
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return errno;
+    // Only 0-2 and the sync socket (close-on-exec) may stay open; anything nsbox inherited
+    // from its own caller is closed so it can never reach the payload.
+    if (sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return errno;
+    return 0;
+}
+
+void reset_signals() noexcept {
+    struct sigaction dfl{};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+[[noreturn]] void exec_payload(const LaunchPlan& plan, int sync_fd) noexcept {
+    reset_signals();
+    if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
+    int first_error = ENOENT;
+    for (char* const* candidate = plan.exec_candidates.data(); *candidate != nullptr; ++candidate) {
+        ::execve(*candidate, plan.argv.data(), plan.envp.data());
+        // As execvp does: keep looking after ENOENT/ENOTDIR, remember a permission problem.
+        if (errno == EACCES) {
+            first_error = EACCES;
+        } else if (errno != ENOENT && errno != ENOTDIR) {
+            first_error = errno;
+            break;
+        }
+    }
+    report_and_exit(sync_fd, Step::kExec, first_error);
+}
+
+pid_t fork_payload() noexcept {
+    return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+}
+
+}  // namespace
+
+[[noreturn]] void child_main(void* raw) noexcept {
+    const auto* args = static_cast<const ChildArgs*>(raw);
+    const LaunchPlan& plan = *args->plan;
+    const int sync_fd = args->sync_fd;
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) report_and_exit(sync_fd, Step::kSync, errno);
+    if (const int err = wait_for(sync_fd, MsgKind::kRelease); err != 0)
+        report_and_exit(sync_fd, Step::kSync, err);
+    if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
+    if (const int err = apply_mounts(plan, sync_fd); err != 0)
+        report_and_exit(sync_fd, Step::kMounts, err);
+    if (::sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
+        report_and_exit(sync_fd, Step::kHostname, errno);
+    if (plan.new_net) {
+        if (const int err = ns::bring_up_loopback(); err != 0)
+            report_and_exit(sync_fd, Step::kLoopback, err);
+    }
+    if (const int err = ns::enter_new_root(); err != 0) report_and_exit(sync_fd, Step::kPivotRoot, err);
+    if (const int err = enter_userns(plan, sync_fd); err != 0) report_and_exit(sync_fd, Step::kUserns, err);
+    if (const int err = become_sandbox_user(sync_fd); err != 0)
+        report_and_exit(sync_fd, Step::kCredentials, err);
+    if (::chdir(plan.cwd.c_str()) != 0) report_and_exit(sync_fd, Step::kChdir, errno);
+    if (const int err = lock_down_init(); err != 0) report_and_exit(sync_fd, Step::kNoNewPrivs, err);
+    const pid_t payload = fork_payload();
+    if (payload < 0) report_and_exit(sync_fd, Step::kExec, errno);
+    if (payload == 0) exec_payload(plan, sync_fd);
+    run_init(payload, sync_fd);
+}
+
+}  // namespace nsbox::launch

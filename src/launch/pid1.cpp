@@ -1,0 +1,56 @@
+// Child side: the sandbox's init (PID 1). It reaps every zombie, forwards signals to the
+// payload's process group, and when the payload exits reports its wait status and exits;
+// the kernel then kills everything left in the pid namespace.
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <csignal>
+
+#include "launch/child.hpp"
+#include "launch/sync.hpp"
+
+namespace nsbox::launch {
+namespace {
+
+[[noreturn]] void finish(int sync_fd, int status) noexcept {
+    SyncMsg msg;
+    msg.kind = MsgKind::kExited;
+    msg.value = status;
+    (void)send_msg(sync_fd, msg);
+    if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+    ::_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+}
+
+void reap(pid_t payload, int sync_fd) noexcept {
+    for (;;) {
+        int status = 0;
+        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        if (pid == payload && (WIFEXITED(status) || WIFSIGNALED(status))) finish(sync_fd, status);
+    }
+}
+
+}  // namespace
+
+[[noreturn]] void run_init(pid_t payload, int sync_fd) noexcept {
+    // Signals stay blocked in the init (the parent blocked them before clone) and are taken
+    // synchronously; blocked signals reach even a PID 1, which ignores default-action ones.
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    reap(payload, sync_fd);
+    for (;;) {
+        siginfo_t info{};
+        const int sig = ::sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            reap(payload, sync_fd);
+            continue;
+        }
+        // The payload leads its own session and process group; a terminal's ^C reaches a
+        // whole foreground group, and so does this.
+        if (::kill(-payload, sig) != 0) ::kill(payload, sig);
+    }
+}
+
+}  // namespace nsbox::launch

@@ -1,0 +1,176 @@
+// Parent side: Spec -> LaunchPlan. Reads what it needs of the host (rootfs entries, /etc
+// allowlist, resolv.conf) once, here, so the child never decides anything.
+#include "launch/plan.hpp"
+
+#include <dirent.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "util/fs.hpp"
+
+namespace nsbox::launch {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uid_t kOverflowId = 65534;  // "nobody": root's payload runs as this host id
+
+// Host /etc entries that carry no secrets and that Python and common tools need.
+constexpr const char* kHostEtcAllowlist[] = {
+    "alternatives", "bash.bashrc", "ca-certificates", "ca-certificates.conf", "debian_version",
+    "fonts", "gai.conf", "host.conf", "inputrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+    "localtime", "magic", "matplotlibrc", "mime.types", "os-release", "protocols", "services",
+    "ssl", "terminfo", "timezone", "python3", "python3.11", "python3.12", "python3.13"};
+
+// Host top-level entries of the built-in host rootfs: /usr and the merged-usr links.
+constexpr const char* kHostRootEntries[] = {"usr", "bin", "sbin", "lib", "lib64", "lib32",
+                                            "libx32"};
+
+std::optional<ns::RootEntry> read_entry(const fs::path& path, const std::string& name) {
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+    ns::RootEntry entry{name, ns::RootEntry::Type::kDir, {}};
+    if (S_ISLNK(st.st_mode)) {
+        std::error_code ec;
+        entry.type = ns::RootEntry::Type::kSymlink;
+        entry.link_target = fs::read_symlink(path, ec).string();
+        if (ec) return std::nullopt;
+    } else if (S_ISREG(st.st_mode)) {
+        entry.type = ns::RootEntry::Type::kFile;
+    } else if (!S_ISDIR(st.st_mode)) {
+        return std::nullopt;
+    }
+    return entry;
+}
+
+std::vector<ns::RootEntry> host_entries(const fs::path& dir, const auto& names) {
+    std::vector<ns::RootEntry> entries;
+    for (const char* name : names) {
+        if (auto entry = read_entry(dir / name, name)) entries.push_back(*entry);
+    }
+    return entries;
+}
+
+Result<std::vector<ns::RootEntry>> prepared_entries(const std::string& rootfs) {
+    std::vector<ns::RootEntry> entries;
+    std::error_code ec;
+    for (const fs::directory_entry& item : fs::directory_iterator(rootfs, ec)) {
+        const std::string name = item.path().filename().string();
+        if (auto entry = read_entry(item.path(), name)) entries.push_back(*entry);
+    }
+    if (ec) return fail(Error::system(Step::kPlan, ec.value(), "read rootfs " + rootfs));
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    if (std::none_of(entries.begin(), entries.end(), [](const auto& e) { return e.name == "usr"; }))
+        return fail(Error::usage("rootfs " + rootfs + " has no usr directory: not a root filesystem"));
+    return entries;
+}
+
+std::vector<std::string> prepared_etc_names(const std::string& rootfs) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const fs::directory_entry& item : fs::directory_iterator(rootfs + "/etc", ec))
+        names.push_back(item.path().filename().string());
+    return names;
+}
+
+std::string resolv_conf_for(const Spec& spec) {
+    if (spec.network.value != NetMode::kHost) return "# no network in this sandbox\n";
+    auto text = util::read_small_file("/etc/resolv.conf", 64 * 1024);
+    return text ? *text : std::string{};
+}
+
+std::string env_value(const Spec& spec, const std::string& name) {
+    for (const EnvVar& var : spec.env)
+        if (var.name == name) return var.value;
+    return {};
+}
+
+Result<ns::MountInputs> mount_inputs(const Spec& spec, const LaunchPlan& plan) {
+    ns::MountInputs in;
+    in.spec = &spec;
+    if (spec.rootfs.value == "host") {
+        in.root_entries = host_entries("/", kHostRootEntries);
+        in.etc_entries = host_entries("/etc", kHostEtcAllowlist);
+    } else {
+        auto entries = prepared_entries(spec.rootfs.value);
+        if (!entries) return fail(entries.error());
+        in.root_entries = std::move(*entries);
+        in.prepared_etc_files = prepared_etc_names(spec.rootfs.value);
+    }
+    in.etc_files = generated_etc_files(spec, resolv_conf_for(spec));
+    for (const BindSpec& bind : spec.binds) {
+        std::error_code ec;
+        in.bind_source_is_dir.push_back(fs::is_directory(bind.source, ec));
+    }
+    in.setup_uid = plan.privileged_setup ? plan.host_uid : kSandboxUid;
+    in.setup_gid = plan.privileged_setup ? plan.host_gid : kSandboxGid;
+    return in;
+}
+
+}  // namespace
+
+void CStringArray::assign(std::vector<std::string> values) {
+    storage = std::move(values);
+    pointers.clear();
+    for (std::string& s : storage) pointers.push_back(s.data());
+    pointers.push_back(nullptr);
+}
+
+bool running_as_privileged_root() {
+    if (::geteuid() != 0) return false;
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("CapEff:", 0) != 0) continue;
+        const unsigned long long caps = std::stoull(line.substr(7), nullptr, 16);
+        constexpr int kCapSysAdmin = 21;
+        return (caps >> kCapSysAdmin) & 1U;
+    }
+    return false;
+}
+
+std::vector<std::string> exec_candidates(const std::string& program, const std::string& path_var) {
+    if (program.find('/') != std::string::npos) return {program};
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    const std::string path = path_var.empty() ? "/usr/local/bin:/usr/bin:/bin" : path_var;
+    while (start <= path.size()) {
+        const std::size_t end = std::min(path.find(':', start), path.size());
+        const std::string dir = path.substr(start, end - start);
+        out.push_back((dir.empty() ? std::string(".") : dir) + "/" + program);
+        start = end + 1;
+    }
+    return out;
+}
+
+Result<LaunchPlan> plan_launch(const Spec& spec) {
+    LaunchPlan plan;
+    plan.privileged_setup = running_as_privileged_root();
+    plan.host_uid = plan.privileged_setup ? kOverflowId : ::getuid();
+    plan.host_gid = plan.privileged_setup ? kOverflowId : ::getgid();
+    plan.new_net = spec.network.value == NetMode::kNone;
+    plan.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+    if (plan.new_net) plan.clone_flags |= CLONE_NEWNET;
+    if (!plan.privileged_setup) plan.clone_flags |= CLONE_NEWUSER;
+    plan.hostname = spec.hostname.value;
+    plan.send_upper_fd = !spec.output_dir.empty();
+    plan.cwd = kWorkspaceDir;
+    auto inputs = mount_inputs(spec, plan);
+    if (!inputs) return fail(inputs.error());
+    plan.mounts = ns::plan_mounts(*inputs);
+    plan.argv.assign(spec.argv);
+    std::vector<std::string> env;
+    for (const EnvVar& var : spec.env) env.push_back(var.name + "=" + var.value);
+    plan.envp.assign(std::move(env));
+    plan.exec_candidates.assign(exec_candidates(spec.argv.front(), env_value(spec, "PATH")));
+    return plan;
+}
+
+}  // namespace nsbox::launch

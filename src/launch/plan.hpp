@@ -1,0 +1,52 @@
+// LaunchPlan: everything the child needs, built in the parent (allocation happens here), so the
+// child between clone and exec only reads memory and makes system calls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "nsbox/result.hpp"
+#include "nsbox/spec.hpp"
+#include "ns/mount_plan.hpp"
+
+namespace nsbox::launch {
+
+// NUL-terminated argv/envp arrays that point into owned strings.
+struct CStringArray {
+    std::vector<std::string> storage;
+    std::vector<char*> pointers;  // ends with nullptr
+
+    void assign(std::vector<std::string> values);
+    [[nodiscard]] char* const* data() const noexcept { return pointers.data(); }
+};
+
+struct LaunchPlan {
+    // Host root sets up in the initial user namespace and only then enters a new user namespace
+    // whose sandbox user maps to an unprivileged host id; everyone else creates the user
+    // namespace first and maps their own uid.
+    bool privileged_setup = false;
+    unsigned long clone_flags = 0;
+    std::vector<ns::MountOp> mounts;
+    std::string hostname;
+    bool new_net = true;
+    bool send_upper_fd = false;
+    uid_t host_uid = 0;  // host ids the sandbox user maps to
+    gid_t host_gid = 0;
+    std::string cwd;
+    CStringArray argv;
+    CStringArray envp;
+    CStringArray exec_candidates;  // argv[0] resolved against the sandbox PATH, in order
+};
+
+// True when this process can set up a sandbox as real root (euid 0 with CAP_SYS_ADMIN).
+bool running_as_privileged_root();
+
+Result<LaunchPlan> plan_launch(const Spec& spec);
+
+// Pure parts, exposed for tests.
+std::vector<std::string> exec_candidates(const std::string& program, const std::string& path_var);
+std::vector<ns::GeneratedFile> generated_etc_files(const Spec& spec, const std::string& resolv_conf);
+
+}  // namespace nsbox::launch

@@ -1,0 +1,104 @@
+// JSON report rendering (nlohmann_json is used only here).
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include "nsbox/report.hpp"
+
+namespace nsbox {
+namespace {
+
+using nlohmann::json;
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()) % 1000;
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)),
+                       ms.count());
+}
+
+json error_json(const Error& error) {
+    return {{"step", std::string(step_name(error.step))}, {"message", error.message()},
+            {"errno", error.sys_errno}};
+}
+
+const char* workspace_mode(WorkspaceMode mode) {
+    switch (mode) {
+        case WorkspaceMode::kReadWrite: return "rw";
+        case WorkspaceMode::kReadOnly: return "ro";
+        case WorkspaceMode::kOverlay: break;
+    }
+    return "overlay";
+}
+
+json sandbox_json(const Spec& spec, const RunResult* result) {
+    json namespaces = {"user", "mount", "pid", "ipc", "uts", "cgroup"};
+    if (spec.network.value == NetMode::kNone) namespaces.push_back("net");
+    json sandbox = {
+        {"profile", spec.profile_name},
+        {"profile_path", spec.profile_path},
+        {"rootfs", spec.rootfs.value == "host" ? json("host") : json(spec.rootfs.value)},
+        {"rootfs_kind", spec.rootfs.value == "host" ? "host" : "directory"},
+        {"workspace", spec.workspace.value},
+        {"workspace_mode", workspace_mode(spec.workspace_mode.value)},
+        {"network", spec.network.value == NetMode::kHost ? "host" : "none"},
+        {"hostname", spec.hostname.value},
+        {"namespaces", namespaces},
+        {"timeout_s", spec.timeout.value.count() / 1000.0},
+        {"command", spec.argv},
+    };
+    json user = {{"uid", kSandboxUid}, {"gid", kSandboxGid}};
+    if (result) {
+        user["host_uid"] = result->host_uid;
+        user["host_gid"] = result->host_gid;
+        sandbox["setup"] = result->privileged_setup ? "privileged" : "rootless";
+    }
+    sandbox["user"] = user;
+    return sandbox;
+}
+
+json export_json(const Spec& spec, const RunResult& result) {
+    if (spec.output_dir.empty()) return nullptr;
+    json out = {{"dir", spec.output_dir}};
+    if (result.exported) {
+        json skipped = json::array();
+        for (const ExportSkip& s : result.exported->skipped)
+            skipped.push_back({{"path", s.path}, {"reason", s.reason}});
+        out["written"] = result.exported->written;
+        out["deleted"] = result.exported->deleted;
+        out["skipped"] = skipped;
+        out["bytes"] = result.exported->bytes;
+    }
+    out["error"] = result.export_error ? json(result.export_error->message()) : json(nullptr);
+    return out;
+}
+
+void add_result(json& report, const RunResult& r, const Spec* spec) {
+    report["reason"] = std::string(reason_name(r.reason));
+    report["exit_code"] = r.exit_code;
+    report["signal"] = r.signal != 0 ? json(r.signal) : json(nullptr);
+    report["error"] = r.error ? error_json(*r.error) : json(nullptr);
+    report["started_at"] = iso8601(r.started_at);
+    report["ended_at"] = iso8601(r.ended_at);
+    report["wall_time_s"] = std::chrono::duration<double>(r.wall_time).count();
+    if (spec) report["output"] = export_json(*spec, r);
+}
+
+}  // namespace
+
+std::string render_report(const ReportInput& in) {
+    json report = {{"report_version", 1}, {"nsbox_version", NSBOX_VERSION}, {"argv", in.argv}};
+    if (in.result) {
+        add_result(report, *in.result, in.spec);
+    } else {
+        const Error* error = in.error;
+        report["reason"] = "setup_error";
+        report["exit_code"] = error ? error->exit_code() : kExitLauncherError;
+        report["signal"] = nullptr;
+        report["error"] = error ? error_json(*error) : json(nullptr);
+    }
+    report["sandbox"] = in.spec ? sandbox_json(*in.spec, in.result) : json(nullptr);
+    return report.dump(2) + "\n";
+}
+
+}  // namespace nsbox

@@ -1,0 +1,36 @@
+// Merging of Settings layers (defaults <- profile chain <- command line). Pure.
+#include "nsbox/profile.hpp"
+
+namespace nsbox {
+namespace {
+
+template <class T>
+void take(std::optional<T>& base, const std::optional<T>& overlay) {
+    if (overlay) base = overlay;
+}
+
+template <class T>
+void append(std::vector<T>& base, const std::vector<T>& overlay) {
+    base.insert(base.end(), overlay.begin(), overlay.end());
+}
+
+}  // namespace
+
+void merge_settings(Settings& base, const Settings& overlay) {
+    take(base.rootfs, overlay.rootfs);
+    take(base.hostname, overlay.hostname);
+    take(base.network, overlay.network);
+    take(base.workspace_mode, overlay.workspace_mode);
+    take(base.workspace_size, overlay.workspace_size);
+    take(base.tmp_size, overlay.tmp_size);
+    take(base.shm_size, overlay.shm_size);
+    take(base.home_size, overlay.home_size);
+    take(base.timeout, overlay.timeout);
+    append(base.binds, overlay.binds);
+    append(base.tmpfs, overlay.tmpfs);
+    append(base.env_pass, overlay.env_pass);
+    append(base.env_set, overlay.env_set);
+    append(base.env_files, overlay.env_files);
+}
+
+}  // namespace nsbox

@@ -1,0 +1,80 @@
+// --print-spec: the fully resolved configuration, each value with where it came from.
+#include <fmt/core.h>
+
+#include "nsbox/units.hpp"
+#include "nsbox/validate.hpp"
+
+namespace nsbox {
+namespace {
+
+std::string quoted(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+void line(std::string& out, const std::string& key, const std::string& value, const Origin& origin) {
+    out += fmt::format("{:<24} = {:<40} # {}\n", key, value, origin.describe());
+}
+
+std::string net_name(NetMode mode) { return mode == NetMode::kHost ? "host" : "none"; }
+
+std::string workspace_mode_name(WorkspaceMode mode) {
+    switch (mode) {
+        case WorkspaceMode::kReadWrite: return "rw";
+        case WorkspaceMode::kReadOnly: return "ro";
+        case WorkspaceMode::kOverlay: break;
+    }
+    return "overlay";
+}
+
+}  // namespace
+
+std::string Origin::describe() const {
+    switch (kind) {
+        case OriginKind::kCli: return "command line";
+        case OriginKind::kProfile: return line > 0 ? fmt::format("{}:{}", file, line) : file;
+        case OriginKind::kDefault: break;
+    }
+    return note.empty() ? "default" : fmt::format("default ({})", note);
+}
+
+std::string render_spec(const Spec& spec) {
+    std::string out = fmt::format("# profile {} ({})\n", spec.profile_name, spec.profile_path);
+    line(out, "sandbox.rootfs", quoted(spec.rootfs.value), spec.rootfs.origin);
+    line(out, "sandbox.hostname", quoted(spec.hostname.value), spec.hostname.origin);
+    line(out, "sandbox.network", quoted(net_name(spec.network.value)), spec.network.origin);
+    line(out, "sandbox.timeout",
+         quoted(spec.timeout.value.count() == 0 ? "none" : format_duration(spec.timeout.value)),
+         spec.timeout.origin);
+    line(out, "workspace.path", quoted(spec.workspace.value), spec.workspace.origin);
+    line(out, "workspace.mode", quoted(workspace_mode_name(spec.workspace_mode.value)),
+         spec.workspace_mode.origin);
+    line(out, "workspace.size", quoted(format_size(spec.workspace_size.value)),
+         spec.workspace_size.origin);
+    line(out, "tmpfs.tmp", quoted(format_size(spec.tmp_size.value)), spec.tmp_size.origin);
+    line(out, "tmpfs.shm", quoted(format_size(spec.shm_size.value)), spec.shm_size.origin);
+    line(out, "tmpfs.home", quoted(format_size(spec.home_size.value)), spec.home_size.origin);
+    for (const BindSpec& bind : spec.binds) {
+        line(out, bind.read_only ? "mounts.ro_bind" : "mounts.bind",
+             quoted(bind.source + ":" + bind.dest), bind.origin);
+    }
+    for (const TmpfsSpec& tmpfs : spec.tmpfs)
+        line(out, "mounts.tmpfs", quoted(tmpfs.dest + ":" + format_size(tmpfs.size)), tmpfs.origin);
+    for (const EnvVar& var : spec.env) line(out, "env." + var.name, quoted(var.value), var.origin);
+    std::string argv;
+    for (const std::string& arg : spec.argv) argv += (argv.empty() ? "" : ", ") + quoted(arg);
+    line(out, "command", "[" + argv + "]", Origin::cli());
+    if (!spec.output_dir.empty()) line(out, "output", quoted(spec.output_dir), Origin::cli());
+    if (!spec.report_path.empty()) line(out, "report", quoted(spec.report_path), Origin::cli());
+    return out;
+}
+
+}  // namespace nsbox

@@ -1,0 +1,135 @@
+// Finding profiles by name, following `extends` chains, and parsing mount arguments.
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <system_error>
+
+#include "nsbox/profile.hpp"
+#include "nsbox/units.hpp"
+
+namespace nsbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxExtendsDepth = 16;
+
+bool looks_like_path(std::string_view s) {
+    return s.find('/') != std::string_view::npos ||
+           (s.size() > 5 && s.substr(s.size() - 5) == ".toml");
+}
+
+fs::path executable_dir() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path{} : exe.parent_path();
+}
+
+}  // namespace
+
+std::vector<fs::path> profile_search_dirs() {
+    std::vector<fs::path> dirs;
+    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg == '/') {
+        dirs.emplace_back(fs::path(xdg) / "nsbox/profiles");
+    } else if (const char* home = std::getenv("HOME"); home && *home == '/') {
+        dirs.emplace_back(fs::path(home) / ".config/nsbox/profiles");
+    }
+    dirs.emplace_back("/etc/nsbox/profiles");
+    if (const fs::path exe_dir = executable_dir(); !exe_dir.empty())
+        dirs.push_back((exe_dir / "../share/nsbox/profiles").lexically_normal());
+    dirs.emplace_back(NSBOX_INSTALL_PROFILE_DIR);
+    return dirs;
+}
+
+Result<fs::path> find_profile(std::string_view name_or_path, const std::vector<fs::path>& dirs) {
+    if (name_or_path.empty()) return fail(Error::usage("empty profile name"));
+    if (looks_like_path(name_or_path)) {
+        std::error_code ec;
+        const fs::path path(name_or_path);
+        if (!fs::exists(path, ec))
+            return fail(Error::profile(path.string(), 0, {}, "profile not found"));
+        return path;
+    }
+    std::string searched;
+    for (const fs::path& dir : dirs) {
+        const fs::path candidate = dir / (std::string(name_or_path) + ".toml");
+        std::error_code ec;
+        if (fs::is_regular_file(candidate, ec)) return candidate;
+        searched += (searched.empty() ? "" : ", ") + dir.string();
+    }
+    return fail(Error::usage(fmt::format("profile \"{}\" not found (searched {})", name_or_path,
+                                         searched)));
+}
+
+Result<ResolvedProfile> resolve_profile(std::string_view name_or_path,
+                                        const std::vector<fs::path>& dirs) {
+    ResolvedProfile resolved;
+    resolved.name = std::string(name_or_path);
+    std::vector<Profile> chain;
+    std::string next(name_or_path);
+    std::string asked_from;  // "file:line" of the extends that named `next`
+    while (!next.empty()) {
+        auto path = find_profile(next, dirs);
+        if (!path) {
+            if (asked_from.empty()) return fail(path.error());
+            Error e = path.error();
+            e.where = asked_from + ": extends";
+            e.code = Errc::kProfile;
+            return fail(e);
+        }
+        const std::string canonical = fs::weakly_canonical(*path).string();
+        for (const std::string& seen : resolved.chain) {
+            if (seen == canonical)
+                return fail(Error::profile(asked_from, 0, "extends",
+                                           "profile inheritance loops back to " + canonical));
+        }
+        if (static_cast<int>(chain.size()) >= kMaxExtendsDepth)
+            return fail(Error::profile(asked_from, 0, "extends", "profile inheritance too deep"));
+        auto profile = load_profile(*path);
+        if (!profile) return fail(profile.error());
+        resolved.chain.push_back(canonical);
+        next = profile->extends;
+        asked_from = profile->path + ":" + std::to_string(profile->extends_line);
+        chain.push_back(std::move(*profile));
+    }
+    resolved.path = chain.front().path;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+        merge_settings(resolved.settings, it->settings);
+    return resolved;
+}
+
+Result<BindSpec> parse_bind_arg(std::string_view text, bool read_only, const Origin& origin) {
+    const auto colon = text.find(':');
+    BindSpec spec;
+    spec.source = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) spec.dest = std::string(text.substr(colon + 1));
+    if (spec.source.empty())
+        return fail(Error::usage(fmt::format("expected SRC[:DST], got \"{}\"", text)));
+    if (colon != std::string_view::npos && (spec.dest.empty() || spec.dest.front() != '/'))
+        return fail(Error::usage(fmt::format("destination in \"{}\" must be an absolute path",
+                                             text)));
+    spec.read_only = read_only;
+    spec.origin = origin;
+    return spec;
+}
+
+Result<TmpfsSpec> parse_tmpfs_arg(std::string_view text, const Origin& origin) {
+    TmpfsSpec spec;
+    spec.origin = origin;
+    const auto colon = text.rfind(':');
+    spec.dest = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) {
+        const auto size = parse_size(text.substr(colon + 1));
+        if (!size || *size == 0)
+            return fail(Error::usage(fmt::format("expected DST[:SIZE] with a size such as "
+                                                 "\"64M\", got \"{}\"", text)));
+        spec.size = *size;
+    }
+    if (spec.dest.empty() || spec.dest.front() != '/')
+        return fail(Error::usage(fmt::format("tmpfs destination in \"{}\" must be an absolute "
+                                             "path", text)));
+    return spec;
+}
+
+}  // namespace nsbox

@@ -1,0 +1,243 @@
+// Settings + RunRequest -> Spec: defaults, path resolution and every check that can run before
+// a sandbox exists.
+#include "nsbox/validate.hpp"
+
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "nsbox/units.hpp"
+
+namespace nsbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <class T>
+Sourced<T> builtin(T value, std::string note = {}) {
+    return Sourced<T>{std::move(value), Origin::builtin(std::move(note))};
+}
+
+// Where a setting's error is reported: its profile line, or the command-line flag.
+Error setting_error(const Origin& origin, const std::string& key, const std::string& flag,
+                    const std::string& what) {
+    if (origin.kind == OriginKind::kProfile)
+        return Error::profile(origin.file, origin.line, key, what);
+    return Error::usage(fmt::format("{}: {}", flag, what));
+}
+
+std::string absolute(const std::string& path, const std::string& cwd) {
+    if (!path.empty() && path.front() == '/') return fs::path(path).lexically_normal().string();
+    return (fs::path(cwd) / path).lexically_normal().string();
+}
+
+std::string strip_trailing_slash(std::string path) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    return path;
+}
+
+Result<std::string> canonical_dir(const std::string& path, const Origin& origin,
+                                  const std::string& key, const std::string& flag) {
+    std::error_code ec;
+    const fs::path real = fs::canonical(path, ec);
+    if (ec) {
+        return fail(setting_error(origin, key, flag,
+                                  fmt::format("{}: {}", path, ec.message())));
+    }
+    if (!fs::is_directory(real, ec))
+        return fail(setting_error(origin, key, flag, fmt::format("{}: not a directory", path)));
+    return real.string();
+}
+
+bool is_reserved_dest(const std::string& dest) {
+    return dest == "/" || dest == "/proc" || dest.rfind("/proc/", 0) == 0 ||
+           dest == kWorkspaceDir;
+}
+
+Result<std::string> checked_dest(const std::string& raw, const Origin& origin,
+                                 const std::string& key, const std::string& flag) {
+    const std::string dest = strip_trailing_slash(fs::path(raw).lexically_normal().string());
+    if (dest.empty() || dest.front() != '/')
+        return fail(setting_error(origin, key, flag, fmt::format("{}: not an absolute path", raw)));
+    if (is_reserved_dest(dest)) {
+        return fail(setting_error(origin, key, flag,
+                                  fmt::format("{}: this destination is managed by nsbox", dest)));
+    }
+    return dest;
+}
+
+Result<void> resolve_binds(Spec& spec, const std::vector<BindSpec>& binds, const HostContext& host) {
+    for (BindSpec bind : binds) {
+        const std::string key = bind.read_only ? "mounts.ro_bind" : "mounts.bind";
+        const std::string flag = bind.read_only ? "--ro-bind" : "--bind";
+        bind.source = absolute(bind.source, host.cwd);
+        std::error_code ec;
+        const fs::path real = fs::canonical(bind.source, ec);
+        if (ec) {
+            return fail(setting_error(bind.origin, key, flag,
+                                      fmt::format("{}: {}", bind.source, ec.message())));
+        }
+        auto dest = checked_dest(bind.dest.empty() ? bind.source : bind.dest, bind.origin, key, flag);
+        if (!dest) return fail(dest.error());
+        bind.source = real.string();
+        bind.dest = *dest;
+        spec.binds.push_back(std::move(bind));
+    }
+    return {};
+}
+
+Result<void> resolve_tmpfs(Spec& spec, const std::vector<TmpfsSpec>& mounts) {
+    for (TmpfsSpec tmpfs : mounts) {
+        auto dest = checked_dest(tmpfs.dest, tmpfs.origin, "mounts.tmpfs", "--tmpfs");
+        if (!dest) return fail(dest.error());
+        tmpfs.dest = *dest;
+        if (tmpfs.size == 0) tmpfs.size = spec.tmp_size.value;
+        spec.tmpfs.push_back(std::move(tmpfs));
+    }
+    return {};
+}
+
+Result<void> check_hostname(const Sourced<std::string>& hostname) {
+    const std::string& name = hostname.value;
+    const bool ok = !name.empty() && name.size() <= 64 &&
+                    name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789.-") == std::string::npos;
+    if (ok) return {};
+    return fail(setting_error(hostname.origin, "sandbox.hostname", "--hostname",
+                              fmt::format("\"{}\" is not a valid host name", name)));
+}
+
+// FILE.py: the host file must be a readable regular file. 127 if missing, 126 if unusable.
+Result<std::string> check_script(const std::string& script, const HostContext& host) {
+    const std::string path = absolute(script, host.cwd);
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return fail(Error::not_found(Step::kValidate, "script " + script));
+        return fail(Error::cannot_execute(Step::kValidate, errno, "script " + script));
+    }
+    if (S_ISDIR(st.st_mode)) return fail(Error::cannot_execute(Step::kValidate, EISDIR, "script " + script));
+    if (::access(path.c_str(), R_OK) != 0)
+        return fail(Error::cannot_execute(Step::kValidate, errno, "script " + script));
+    std::error_code ec;
+    return fs::canonical(path, ec).string();
+}
+
+Result<void> resolve_workspace(Spec& spec, const RunRequest& request, const HostContext& host) {
+    if (!request.workspace.empty()) {
+        auto dir = canonical_dir(absolute(request.workspace, host.cwd), Origin::cli(), "",
+                                 "--workspace");
+        if (!dir) return fail(dir.error());
+        spec.workspace = {*dir, Origin::cli()};
+        return {};
+    }
+    const bool from_script = !spec.script_host_path.empty();
+    const std::string candidate =
+        from_script ? fs::path(spec.script_host_path).parent_path().string() : host.cwd;
+    auto dir = canonical_dir(candidate, Origin::builtin(), "", "workspace");
+    if (!dir) return fail(dir.error());
+    // An implicit workspace must never expose the whole host or the caller's home.
+    auto home = host.environment.find("HOME");
+    if (*dir == "/" || (home != host.environment.end() && *dir == strip_trailing_slash(home->second))) {
+        return fail(Error::usage(fmt::format(
+            "refusing to use {} as the workspace implicitly; pass --workspace DIR", *dir)));
+    }
+    spec.workspace = {*dir, Origin::builtin(from_script ? "script directory" : "current directory")};
+    return {};
+}
+
+Result<void> resolve_command(Spec& spec, const RunRequest& request, const HostContext& host) {
+    if (request.command.empty()) return fail(Error::usage("nothing to run: give FILE.py or -- CMD"));
+    if (!request.is_script) {
+        spec.argv = request.command;
+        return {};
+    }
+    auto script = check_script(request.command.front(), host);
+    if (!script) return fail(script.error());
+    spec.script_host_path = *script;
+    return {};
+}
+
+// Where the payload sees the script: inside /workspace when it lives in the workspace,
+// otherwise bound read-only on its own.
+void place_script(Spec& spec, const RunRequest& request) {
+    const fs::path rel = fs::path(spec.script_host_path).lexically_relative(spec.workspace.value);
+    if (!rel.empty() && *rel.begin() != "..") {
+        spec.script_sandbox_path = (fs::path(kWorkspaceDir) / rel).string();
+    } else {
+        spec.script_sandbox_path =
+            "/run/nsbox/script/" + fs::path(spec.script_host_path).filename().string();
+        spec.binds.push_back({spec.script_host_path, spec.script_sandbox_path, true,
+                              Origin::builtin("script outside the workspace")});
+    }
+    spec.argv = {"python3", spec.script_sandbox_path};
+    spec.argv.insert(spec.argv.end(), request.command.begin() + 1, request.command.end());
+}
+
+}  // namespace
+
+Settings builtin_settings() {
+    Settings s;
+    s.rootfs = builtin<std::string>("host");
+    s.hostname = builtin<std::string>("nsbox");
+    s.network = builtin(NetMode::kNone);
+    s.workspace_mode = builtin(WorkspaceMode::kOverlay);
+    s.workspace_size = builtin<std::uint64_t>(1ULL << 30);
+    s.tmp_size = builtin<std::uint64_t>(512ULL << 20);
+    s.shm_size = builtin<std::uint64_t>(256ULL << 20);
+    s.home_size = builtin<std::uint64_t>(512ULL << 20);
+    s.timeout = builtin(std::chrono::milliseconds{0});
+    return s;
+}
+
+Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& request,
+                        const HostContext& host) {
+    Settings settings = builtin_settings();
+    merge_settings(settings, profile.settings);
+    merge_settings(settings, request.cli);
+
+    Spec spec;
+    spec.profile_name = profile.name;
+    spec.profile_path = profile.path;
+    spec.hostname = *settings.hostname;
+    spec.network = *settings.network;
+    spec.workspace_mode = *settings.workspace_mode;
+    spec.workspace_size = *settings.workspace_size;
+    spec.tmp_size = *settings.tmp_size;
+    spec.shm_size = *settings.shm_size;
+    spec.home_size = *settings.home_size;
+    spec.timeout = *settings.timeout;
+    spec.terminal_attached = host.terminal_attached;
+    spec.rootfs = *settings.rootfs;
+    if (spec.rootfs.value != "host") {
+        auto dir = canonical_dir(spec.rootfs.value, spec.rootfs.origin, "sandbox.rootfs", "--rootfs");
+        if (!dir) return fail(dir.error());
+        spec.rootfs.value = *dir;
+    }
+    if (auto r = check_hostname(spec.hostname); !r) return fail(r.error());
+    for (const auto* size : {&spec.workspace_size, &spec.tmp_size, &spec.shm_size, &spec.home_size}) {
+        if (size->value < 4096)
+            return fail(setting_error(size->origin, "tmpfs", "size", "sizes must be at least 4K"));
+    }
+    if (auto r = resolve_command(spec, request, host); !r) return fail(r.error());
+    if (auto r = resolve_workspace(spec, request, host); !r) return fail(r.error());
+    if (request.is_script) place_script(spec, request);
+    if (auto r = resolve_binds(spec, settings.binds, host); !r) return fail(r.error());
+    if (auto r = resolve_tmpfs(spec, settings.tmpfs); !r) return fail(r.error());
+    auto env = build_environment(settings, host);
+    if (!env) return fail(env.error());
+    spec.env = std::move(*env);
+    if (!request.output_dir.empty()) {
+        if (spec.workspace_mode.value != WorkspaceMode::kOverlay)
+            return fail(Error::usage("--output needs the overlay workspace mode (the default)"));
+        spec.output_dir = absolute(request.output_dir, host.cwd);
+    }
+    if (!request.report_path.empty())
+        spec.report_path = request.report_path == "-" ? "-" : absolute(request.report_path, host.cwd);
+    return spec;
+}
+
+}  // namespace nsbox
