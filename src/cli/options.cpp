@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
-#include <algorithm>
+#include <optional>
 
 namespace nsbox::cli {
 namespace {
@@ -48,16 +48,20 @@ void add_run_options(CLI::App& run, RunOptions& o) {
 
 // Everything from the first positional on is the payload: FILE.py ARGS... or, after "--",
 // CMD ARGS... Options after the script belong to the script.
-void take_command(CLI::App& run, RunOptions& o) {
-    std::vector<std::string> rest = run.remaining();
-    const auto dashdash = std::find(rest.begin(), rest.end(), "--");
-    if (dashdash == rest.begin()) {
-        o.command.assign(rest.begin() + 1, rest.end());
-        o.is_script = false;
-        return;
+// CLI11 leaves a script and its arguments in run.remaining() and, after "--", the command in
+// the top-level app's remaining(). An unknown option would land there too, so reject it.
+std::optional<std::string> take_command(const CLI::App& app, const CLI::App& run, RunOptions& o) {
+    const std::vector<std::string> script = run.remaining();
+    if (!script.empty()) {
+        if (script.front().size() > 1 && script.front().front() == '-')
+            return fmt::format("run: unknown option {}", script.front());
+        o.command = script;
+        o.is_script = true;
+        return std::nullopt;
     }
-    o.command = rest;
-    o.is_script = true;
+    o.command = app.remaining();
+    o.is_script = false;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -68,8 +72,10 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     RunOptions run_options;
-    CLI::App* run = app.add_subcommand("run", "Run FILE.py, or -- CMD, in a fresh sandbox");
+    CLI::App* run = app.add_subcommand("run", "Run FILE.py [ARGS...], or -- CMD [ARGS...], in a fresh sandbox");
     run->prefix_command();
+    run->allow_extras();
+    app.allow_extras();
     add_run_options(*run, run_options);
 
     CheckOptions check_options;
@@ -91,8 +97,15 @@ int main(int argc, char** argv) {
     }
     const std::vector<std::string> args(argv, argv + argc);
     if (*run) {
-        take_command(*run, run_options);
+        if (auto bad = take_command(app, *run, run_options)) {
+            fmt::print(stderr, "nsbox: {} (see nsbox run --help)\n", *bad);
+            return 125;
+        }
         return run_command(run_options, args);
+    }
+    if (!app.remaining().empty()) {
+        fmt::print(stderr, "nsbox: check: unexpected argument {}\n", app.remaining().front());
+        return 125;
     }
     return check_command(check_options);
 }
