@@ -25,17 +25,15 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 id "$TEST_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$TEST_USER"
-# The unprivileged user needs its own readable checkout; a clone under /root is not one.
-if runuser -u "$TEST_USER" -- test -r "$ROOT/CMakeLists.txt" -a -x "$BUILD_DIR/bin/nsbox"; then
-    USER_BUILD=$BUILD_DIR
-else
-    STAGE=$(runuser -u "$TEST_USER" -- mktemp -d /tmp/nsbox-test-src.XXXXXX)
-    trap 'rm -rf "$STAGE"' EXIT
-    git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$STAGE")
-    chown -R "$TEST_USER:" "$STAGE"
-    USER_BUILD=$STAGE/build
-    runuser -u "$TEST_USER" -- env NSBOX_BUILD_DIR="$USER_BUILD" "$STAGE/scripts/setup.sh" >/dev/null
-fi
+# The unprivileged user builds and tests its own copy of the tree: a checkout under /root is
+# not readable to it, and ctest must be able to write into its build directory.
+STAGE=$(runuser -u "$TEST_USER" -- mktemp -d /tmp/nsbox-test-src.XXXXXX)
+trap 'rm -rf "$STAGE"' EXIT
+tar -C "$ROOT" --exclude=./.git --exclude='./build*' -cf - . | tar -C "$STAGE" -xf -
+chown -R "$TEST_USER:" "$STAGE"
+USER_BUILD=$STAGE/build
+echo "== building as $TEST_USER in $STAGE =="
+runuser -u "$TEST_USER" -- env NSBOX_BUILD_DIR="$USER_BUILD" "$STAGE/scripts/setup.sh" >/dev/null
 echo "== test suites as $TEST_USER (rootless) =="
 runuser -u "$TEST_USER" -- env HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
     NSBOX_TEST_TMPDIR=/tmp ctest --test-dir "$USER_BUILD" -L "$LABELS" --output-on-failure -j2 \

@@ -7,6 +7,7 @@
 
 #include "nsbox/profile.hpp"
 #include "nsbox/units.hpp"
+#include "spec/embedded_profile.hpp"
 
 namespace nsbox {
 namespace {
@@ -71,6 +72,14 @@ Result<ResolvedProfile> resolve_profile(std::string_view name_or_path,
     std::string asked_from;  // "file:line" of the extends that named `next`
     while (!next.empty()) {
         auto path = find_profile(next, dirs);
+        if (!path && next == "default") {
+            auto builtin = parse_profile(kEmbeddedDefaultProfile, kEmbeddedDefaultName);
+            if (!builtin) return fail(builtin.error());
+            resolved.chain.push_back(kEmbeddedDefaultName);
+            next = builtin->extends;
+            chain.push_back(std::move(*builtin));
+            continue;
+        }
         if (!path) {
             if (asked_from.empty()) return fail(path.error());
             Error e = path.error();
