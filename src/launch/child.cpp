@@ -7,7 +7,6 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -125,8 +124,26 @@ void reset_signals() noexcept {
     report_and_exit(sync_fd, Step::kExec, first_error);
 }
 
-pid_t fork_payload() noexcept {
-    return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+struct PayloadArgs {
+    const LaunchPlan* plan;
+    int sync_fd;
+};
+
+int payload_entry(void* raw) noexcept {
+    const auto* args = static_cast<const PayloadArgs*>(raw);
+    exec_payload(*args->plan, args->sync_fd);
+}
+
+// The payload's stack while it shares the init's memory: static, because the child side
+// may not allocate.
+alignas(64) char g_payload_stack[64 * 1024];
+
+// posix_spawn's technique: CLONE_VM | CLONE_VFORK copies no page tables and suspends the init
+// until the payload has exec'd (or died), so nothing else touches the shared memory meanwhile.
+pid_t spawn_payload(const LaunchPlan& plan, int sync_fd) noexcept {
+    PayloadArgs args{&plan, sync_fd};
+    return ::clone(payload_entry, g_payload_stack + sizeof g_payload_stack,
+                   CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
 }
 
 }  // namespace
@@ -156,9 +173,8 @@ pid_t fork_payload() noexcept {
         report_and_exit(sync_fd, Step::kCredentials, err);
     if (::chdir(plan.cwd.c_str()) != 0) report_and_exit(sync_fd, Step::kChdir, errno);
     if (const int err = lock_down_init(); err != 0) report_and_exit(sync_fd, Step::kNoNewPrivs, err);
-    const pid_t payload = fork_payload();
+    const pid_t payload = spawn_payload(plan, sync_fd);
     if (payload < 0) report_and_exit(sync_fd, Step::kExec, errno);
-    if (payload == 0) exec_payload(plan, sync_fd);
     run_init(payload, sync_fd);
 }
 

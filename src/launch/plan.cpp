@@ -92,19 +92,34 @@ std::string env_value(const Spec& spec, const std::string& name) {
     return {};
 }
 
+// Small regular files of the host /etc are copied into the sandbox's /etc rather than
+// bound: a write into a tmpfs is several times cheaper than a bind mount plus its flags.
+void split_host_etc(ns::MountInputs& in) {
+    constexpr std::size_t kMaxCopiedFile = 256 * 1024;
+    for (ns::RootEntry& entry : host_entries("/etc", kHostEtcAllowlist)) {
+        if (entry.type == ns::RootEntry::Type::kFile) {
+            if (auto text = util::read_small_file("/etc/" + entry.name, kMaxCopiedFile)) {
+                in.etc_files.push_back({entry.name, std::move(*text)});
+                continue;
+            }
+        }
+        in.etc_entries.push_back(std::move(entry));
+    }
+}
+
 Result<ns::MountInputs> mount_inputs(const Spec& spec, const LaunchPlan& plan) {
     ns::MountInputs in;
     in.spec = &spec;
+    in.etc_files = generated_etc_files(spec, resolv_conf_for(spec));
     if (spec.rootfs.value == "host") {
         in.root_entries = host_entries("/", kHostRootEntries);
-        in.etc_entries = host_entries("/etc", kHostEtcAllowlist);
+        split_host_etc(in);
     } else {
         auto entries = prepared_entries(spec.rootfs.value);
         if (!entries) return fail(entries.error());
         in.root_entries = std::move(*entries);
         in.prepared_etc_files = prepared_etc_names(spec.rootfs.value);
     }
-    in.etc_files = generated_etc_files(spec, resolv_conf_for(spec));
     for (const BindSpec& bind : spec.binds) {
         std::error_code ec;
         in.bind_source_is_dir.push_back(fs::is_directory(bind.source, ec));

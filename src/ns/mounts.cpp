@@ -32,16 +32,21 @@ int make_parents(const char* path) noexcept {
     return 0;
 }
 
-int make_mount_point(const MountOp& op) noexcept {
-    if (const int err = make_parents(op.target.c_str()); err != 0) return err;
-    if (op.source_is_dir) {
-        if (::mkdir(op.target.c_str(), 0755) != 0 && errno != EEXIST) return errno;
-        return 0;
-    }
+int try_make_mount_point(const MountOp& op) noexcept {
+    if (op.source_is_dir) return ::mkdir(op.target.c_str(), 0755) == 0 || errno == EEXIST ? 0 : errno;
     const int fd = ::open(op.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return errno == EEXIST ? 0 : errno;
+    if (fd < 0) return errno;
     ::close(fd);
     return 0;
+}
+
+// Parents usually exist already (the plan creates them in order), so they are only created
+// when the first attempt says they are missing.
+int make_mount_point(const MountOp& op) noexcept {
+    const int err = try_make_mount_point(op);
+    if (err != ENOENT) return err;
+    if (const int parent_err = make_parents(op.target.c_str()); parent_err != 0) return parent_err;
+    return try_make_mount_point(op);
 }
 
 // Adds attributes to a mount (recursively for binds). mount_setattr leaves flags the kernel
@@ -153,10 +158,15 @@ int apply_mount(const MountOp& op, int* phase) noexcept {
     if ((masks || op.optional) && !exists(op.target.c_str())) return 0;
     if (needs_mount_point(op.kind)) {
         if (const int err = make_mount_point(op); err != 0) return err;
-    } else if (op.kind == MountKind::kSymlink || op.kind == MountKind::kFile ||
-               op.kind == MountKind::kMkdir) {
-        if (const int err = make_parents(op.target.c_str()); err != 0) return err;
+        *phase = 1;
+        return run_op(op);
     }
+    *phase = 1;
+    const int err = run_op(op);
+    if (err != ENOENT || op.kind == MountKind::kChown || op.kind == MountKind::kReadOnly) return err;
+    // A symlink, file or directory whose parent is missing: create the parents, then retry.
+    *phase = 0;
+    if (const int parent_err = make_parents(op.target.c_str()); parent_err != 0) return parent_err;
     *phase = 1;
     return run_op(op);
 }
