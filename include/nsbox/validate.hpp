@@ -36,9 +36,10 @@ struct HostContext {
 // The built-in defaults, below any profile.
 Settings builtin_settings();
 
-// Environment for the payload: built-in variables, then profile values, profile env files and
-// profile pass-through, then the command line's --env-file, --pass-env and --setenv, each layer
-// replacing earlier values of the same name. Only these ever reach the payload.
+// Environment for the payload: built-in variables, then the profile's env files, pass-through
+// and env.set values, then the command line's --env-file, --pass-env and --setenv, each
+// replacing earlier values of the same name (an explicit value beats a file within a layer).
+// Only these ever reach the payload.
 Result<std::vector<EnvVar>> build_environment(const Settings& settings, const HostContext& host);
 
 Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& request,

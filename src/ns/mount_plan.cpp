@@ -112,7 +112,6 @@ void plan_host_etc(const MountInputs& in, std::vector<MountOp>& ops) {
             ops.push_back(std::move(op));
         }
     }
-    ops.push_back(simple(MountKind::kReadOnly, {}, in_new_root("/etc"), "read-only /etc"));
 }
 
 void plan_prepared_etc(const MountInputs& in, std::vector<MountOp>& ops) {
@@ -260,6 +259,9 @@ std::vector<MountOp> plan_mounts(const MountInputs& in) {
     plan_workspace(in, ops);
     plan_user_mounts(in, ops);
     plan_proc_masks(ops);
+    // Last, so that user mounts below /etc and / could still create their mount points.
+    if (spec.rootfs.value == "host")
+        ops.push_back(simple(MountKind::kReadOnly, {}, in_new_root("/etc"), "read-only /etc"));
     ops.push_back(simple(MountKind::kReadOnly, {}, kNewRoot, "read-only sandbox root"));
     return ops;
 }

@@ -70,7 +70,10 @@ Result<ResolvedProfile> resolve_profile(std::string_view name_or_path,
     std::vector<Profile> chain;
     std::string next(name_or_path);
     std::string asked_from;  // "file:line" of the extends that named `next`
+    fs::path relative_to;    // a relative extends path is relative to the profile naming it
     while (!next.empty()) {
+        if (!relative_to.empty() && looks_like_path(next) && next.front() != '/')
+            next = (relative_to / next).lexically_normal().string();
         auto path = find_profile(next, dirs);
         if (!path && next == "default") {
             auto builtin = parse_profile(kEmbeddedDefaultProfile, kEmbeddedDefaultName);
@@ -82,10 +85,11 @@ Result<ResolvedProfile> resolve_profile(std::string_view name_or_path,
         }
         if (!path) {
             if (asked_from.empty()) return fail(path.error());
-            Error e = path.error();
-            e.where = asked_from + ": extends";
-            e.code = Errc::kProfile;
-            return fail(e);
+            // A name search already says where it looked; a path does not.
+            const std::string what = path.error().code == Errc::kUsage
+                                         ? path.error().what
+                                         : fmt::format("profile \"{}\" not found", next);
+            return fail(Error::profile(asked_from, 0, "extends", what));
         }
         const std::string canonical = fs::weakly_canonical(*path).string();
         for (const std::string& seen : resolved.chain) {
@@ -100,6 +104,7 @@ Result<ResolvedProfile> resolve_profile(std::string_view name_or_path,
         resolved.chain.push_back(canonical);
         next = profile->extends;
         asked_from = profile->path + ":" + std::to_string(profile->extends_line);
+        relative_to = fs::absolute(*path).parent_path();
         chain.push_back(std::move(*profile));
     }
     resolved.path = chain.front().path;

@@ -141,7 +141,10 @@ Result<void> resolve_workspace(Spec& spec, const RunRequest& request, const Host
     if (!dir) return fail(dir.error());
     // An implicit workspace must never expose the whole host or the caller's home.
     auto home = host.environment.find("HOME");
-    if (*dir == "/" || (home != host.environment.end() && *dir == strip_trailing_slash(home->second))) {
+    std::error_code ec;
+    const std::string real_home =
+        home == host.environment.end() ? std::string{} : fs::weakly_canonical(home->second, ec).string();
+    if (*dir == "/" || (!real_home.empty() && *dir == strip_trailing_slash(real_home))) {
         return fail(Error::usage(fmt::format(
             "refusing to use {} as the workspace implicitly; pass --workspace DIR", *dir)));
     }
@@ -218,9 +221,12 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
         spec.rootfs.value = *dir;
     }
     if (auto r = check_hostname(spec.hostname); !r) return fail(r.error());
-    for (const auto* size : {&spec.workspace_size, &spec.tmp_size, &spec.shm_size, &spec.home_size}) {
+    const std::pair<const Sourced<std::uint64_t>*, const char*> sizes[] = {
+        {&spec.workspace_size, "workspace.size"}, {&spec.tmp_size, "tmpfs.tmp"},
+        {&spec.shm_size, "tmpfs.shm"}, {&spec.home_size, "tmpfs.home"}};
+    for (const auto& [size, key] : sizes) {
         if (size->value < 4096)
-            return fail(setting_error(size->origin, "tmpfs", "size", "sizes must be at least 4K"));
+            return fail(setting_error(size->origin, key, key, "sizes must be at least 4K"));
     }
     if (auto r = resolve_command(spec, request, host); !r) return fail(r.error());
     if (auto r = resolve_workspace(spec, request, host); !r) return fail(r.error());
