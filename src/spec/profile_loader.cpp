@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <functional>
 #include <toml++/toml.h>
 
@@ -199,7 +200,15 @@ bool is_section(const std::string& key) {
 }
 
 Result<void> walk(Ctx& ctx, const toml::table& table, const std::string& prefix) {
-    for (const auto& [name, node] : table) {
+    // toml++ iterates keys alphabetically; errors must name the first problem in the file.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (const auto& [name, node] : table) entries.emplace_back(&name, &node);
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        return a.first->source().begin < b.first->source().begin;
+    });
+    for (const auto& [name_ptr, node_ptr] : entries) {
+        const toml::key& name = *name_ptr;
+        const toml::node& node = *node_ptr;
         const std::string key = prefix.empty() ? std::string(name.str())
                                                : prefix + "." + std::string(name.str());
         if (const Handler* handler = find_handler(key)) {
