@@ -16,8 +16,8 @@
 namespace nsbox {
 
 struct ExportLimits {
-    std::uint64_t max_files = 100000;         // entries written (files, dirs, symlinks)
-    std::uint64_t max_bytes = 16ULL << 30;    // total bytes of file content
+    std::uint64_t max_files = 100000;       // entries written (files, dirs, symlinks)
+    std::uint64_t max_bytes = 16ULL << 30;  // total bytes of file content
     int max_depth = 128;
 };
 

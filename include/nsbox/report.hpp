@@ -12,10 +12,10 @@
 namespace nsbox {
 
 struct ReportInput {
-    std::vector<std::string> argv;     // nsbox's own command line
-    const Spec* spec = nullptr;        // null when the run failed before validation finished
-    const RunResult* result = nullptr; // null when the sandbox was never started
-    const Error* error = nullptr;      // a launcher error without a RunResult
+    std::vector<std::string> argv;      // nsbox's own command line
+    const Spec* spec = nullptr;         // null when the run failed before validation finished
+    const RunResult* result = nullptr;  // null when the sandbox was never started
+    const Error* error = nullptr;       // a launcher error without a RunResult
 };
 
 // One JSON object, pretty-printed, ending in a newline.

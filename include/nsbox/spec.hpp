@@ -106,12 +106,12 @@ struct Spec {
     std::vector<TmpfsSpec> tmpfs;
     std::vector<EnvVar> env;  // the payload's entire environment, one entry per name
 
-    std::vector<std::string> argv;      // what runs inside the sandbox
-    std::string script_host_path;       // FILE.py on the host, when running a script
-    std::string script_sandbox_path;    // where the payload sees it
-    std::string output_dir;             // --output: export workspace changes here
-    std::string report_path;            // --report: "-" for stdout
-    bool terminal_attached = false;     // stdin/stdout/stderr is a tty
+    std::vector<std::string> argv;    // what runs inside the sandbox
+    std::string script_host_path;     // FILE.py on the host, when running a script
+    std::string script_sandbox_path;  // where the payload sees it
+    std::string output_dir;           // --output: export workspace changes here
+    std::string report_path;          // --report: "-" for stdout
+    bool terminal_attached = false;   // stdin/stdout/stderr is a tty
 };
 
 }  // namespace nsbox

@@ -2,9 +2,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <filesystem>
-
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/options.hpp"
 #include "nsbox/validate.hpp"
@@ -30,7 +29,9 @@ int check_command(const CheckOptions& options) {
         return spec.error().exit_code();
     }
     fmt::print("{}: ok", profile->path);
-    if (profile->chain.size() > 1) fmt::print(" (extends {})", fmt::join(profile->chain.begin() + 1, profile->chain.end(), " -> "));
+    if (profile->chain.size() > 1)
+        fmt::print(" (extends {})",
+                   fmt::join(profile->chain.begin() + 1, profile->chain.end(), " -> "));
     fmt::print("\n");
     if (options.explain) std::fputs(render_spec(*spec).c_str(), stdout);
     return 0;

@@ -1,6 +1,6 @@
 // `nsbox run`: flags -> RunRequest -> Spec -> run -> exit code, report and messages.
-#include <fmt/core.h>
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,7 +29,8 @@ HostContext current_host() {
     }
     std::error_code ec;
     host.cwd = std::filesystem::current_path(ec).string();
-    host.terminal_attached = ::isatty(STDIN_FILENO) || ::isatty(STDOUT_FILENO) || ::isatty(STDERR_FILENO);
+    host.terminal_attached =
+        ::isatty(STDIN_FILENO) || ::isatty(STDOUT_FILENO) || ::isatty(STDERR_FILENO);
     return host;
 }
 
@@ -46,7 +47,8 @@ void set_log_level(const RunOptions& o) {
 Result<Spec> resolve(const RunOptions& o, const HostContext& host) {
     auto cli = settings_from_flags(o);
     if (!cli) return fail(cli.error());
-    auto profile = resolve_profile(o.profile.empty() ? "default" : o.profile, profile_search_dirs());
+    auto profile =
+        resolve_profile(o.profile.empty() ? "default" : o.profile, profile_search_dirs());
     if (!profile) return fail(profile.error());
     RunRequest request;
     request.command = o.command;
@@ -78,12 +80,15 @@ void write_report(const std::string& path, const ReportInput& input) {
 void summarize(const Spec& spec, const RunResult& r) {
     if (r.error) std::fprintf(stderr, "%s\n", r.error->line().c_str());
     if (r.reason == Reason::kTimeout)
-        log::warn("timed out after {:.1f}s: the sandbox was killed", spec.timeout.value.count() / 1000.0);
+        log::warn("timed out after {:.1f}s: the sandbox was killed",
+                  spec.timeout.value.count() / 1000.0);
     if (r.export_error) log::warn("--output: {}", r.export_error->message());
     if (r.exported) {
-        log::info("exported {} file(s), {} bytes to {}{}", r.exported->written.size(), r.exported->bytes,
-                  spec.output_dir,
-                  r.exported->skipped.empty() ? "" : fmt::format(" ({} skipped)", r.exported->skipped.size()));
+        log::info("exported {} file(s), {} bytes to {}{}", r.exported->written.size(),
+                  r.exported->bytes, spec.output_dir,
+                  r.exported->skipped.empty()
+                      ? ""
+                      : fmt::format(" ({} skipped)", r.exported->skipped.size()));
     }
     log::info("{} with exit code {} after {:.3f}s", reason_name(r.reason), r.exit_code,
               std::chrono::duration<double>(r.wall_time).count());

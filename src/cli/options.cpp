@@ -1,9 +1,9 @@
 // CLI11 wiring: subcommands, flags and help text; dispatch to the commands.
 #include "cli/options.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <optional>
 
 namespace nsbox::cli {
@@ -23,7 +23,9 @@ void add_run_options(CLI::App& run, RunOptions& o) {
                    "overlay (writes stay in the sandbox), rw, or ro")
         ->check(CLI::IsMember({"overlay", "rw", "ro"}));
     auto multi = [&](const char* name, std::vector<std::string>& into, const char* help) {
-        run.add_option(name, into, help)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        run.add_option(name, into, help)
+            ->expected(1)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
             ->allow_extra_args(false);
     };
     multi("--bind", o.binds, "Bind a host path read-write: SRC[:DST]");
@@ -72,7 +74,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     RunOptions run_options;
-    CLI::App* run = app.add_subcommand("run", "Run FILE.py [ARGS...], or -- CMD [ARGS...], in a fresh sandbox");
+    CLI::App* run =
+        app.add_subcommand("run", "Run FILE.py [ARGS...], or -- CMD [ARGS...], in a fresh sandbox");
     run->prefix_command();
     run->allow_extras();
     app.allow_extras();

@@ -20,7 +20,9 @@ Result<void> add_mounts(const RunOptions& o, Settings& s) {
         const bool ro = list == &o.ro_binds;
         for (const std::string& arg : *list) {
             auto bind = parse_bind_arg(arg, ro, Origin::cli());
-            if (!bind) return fail(Error::usage(fmt::format("{}: {}", ro ? "--ro-bind" : "--bind", bind.error().what)));
+            if (!bind)
+                return fail(Error::usage(
+                    fmt::format("{}: {}", ro ? "--ro-bind" : "--bind", bind.error().what)));
             s.binds.push_back(*bind);
         }
     }
@@ -36,7 +38,8 @@ Result<void> add_env(const RunOptions& o, Settings& s) {
     for (const std::string& arg : o.setenv) {
         const auto eq = arg.find('=');
         if (eq == std::string::npos || eq == 0)
-            return fail(Error::usage(fmt::format("--setenv: expected NAME=VALUE, got \"{}\"", arg)));
+            return fail(
+                Error::usage(fmt::format("--setenv: expected NAME=VALUE, got \"{}\"", arg)));
         s.env_set.push_back({arg.substr(0, eq), arg.substr(eq + 1), Origin::cli()});
     }
     for (const std::string& name : o.pass_env) s.env_pass.push_back(from_cli(name));
@@ -60,7 +63,8 @@ Result<Settings> settings_from_flags(const RunOptions& o) {
     if (!o.timeout.empty()) {
         const auto timeout = parse_duration(o.timeout);
         if (!timeout)
-            return fail(Error::usage(fmt::format("--timeout: expected a duration such as 1.5s or 2m, got \"{}\"", o.timeout)));
+            return fail(Error::usage(fmt::format(
+                "--timeout: expected a duration such as 1.5s or 2m, got \"{}\"", o.timeout)));
         s.timeout = from_cli(*timeout);
     }
     if (auto r = add_mounts(o, s); !r) return fail(r.error());

@@ -97,7 +97,7 @@ int lock_down_init() noexcept {
 }
 
 void reset_signals() noexcept {
-    struct sigaction dfl{};
+    struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) {
         if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
@@ -167,12 +167,15 @@ pid_t spawn_payload(const LaunchPlan& plan, int sync_fd) noexcept {
         if (const int err = ns::bring_up_loopback(); err != 0)
             report_and_exit(sync_fd, Step::kLoopback, err);
     }
-    if (const int err = ns::enter_new_root(); err != 0) report_and_exit(sync_fd, Step::kPivotRoot, err);
-    if (const int err = enter_userns(plan, sync_fd); err != 0) report_and_exit(sync_fd, Step::kUserns, err);
+    if (const int err = ns::enter_new_root(); err != 0)
+        report_and_exit(sync_fd, Step::kPivotRoot, err);
+    if (const int err = enter_userns(plan, sync_fd); err != 0)
+        report_and_exit(sync_fd, Step::kUserns, err);
     if (const int err = become_sandbox_user(sync_fd); err != 0)
         report_and_exit(sync_fd, Step::kCredentials, err);
     if (::chdir(plan.cwd.c_str()) != 0) report_and_exit(sync_fd, Step::kChdir, errno);
-    if (const int err = lock_down_init(); err != 0) report_and_exit(sync_fd, Step::kNoNewPrivs, err);
+    if (const int err = lock_down_init(); err != 0)
+        report_and_exit(sync_fd, Step::kNoNewPrivs, err);
     const pid_t payload = spawn_payload(plan, sync_fd);
     if (payload < 0) report_and_exit(sync_fd, Step::kExec, errno);
     run_init(payload, sync_fd);

@@ -38,8 +38,9 @@ Result<ClonedChild> clone_sandbox(unsigned long namespace_flags, ChildEntry entr
         const int err = errno;
         std::string hint = "create namespaces";
         if (err == EPERM || err == ENOSPC || err == EACCES)
-            hint += " (are unprivileged user namespaces disabled? see `sysctl "
-                    "user.max_user_namespaces` and kernel.apparmor_restrict_unprivileged_userns)";
+            hint +=
+                " (are unprivileged user namespaces disabled? see `sysctl "
+                "user.max_user_namespaces` and kernel.apparmor_restrict_unprivileged_userns)";
         return fail(Error::system(Step::kClone, err, hint));
     }
     if (pid == 0) {

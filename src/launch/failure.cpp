@@ -10,7 +10,8 @@ namespace {
 
 std::string sandbox_path(const std::string& staged) {
     const std::string prefix = ns::kNewRoot;
-    if (staged.rfind(prefix, 0) == 0) return staged.size() == prefix.size() ? "/" : staged.substr(prefix.size());
+    if (staged.rfind(prefix, 0) == 0)
+        return staged.size() == prefix.size() ? "/" : staged.substr(prefix.size());
     return staged;
 }
 
@@ -19,8 +20,9 @@ Error mount_failure(const SyncMsg& f, const LaunchPlan& plan) {
         return Error::system(Step::kMounts, f.err, "set up mounts");
     const ns::MountOp& op = plan.mounts[static_cast<std::size_t>(f.index)];
     if (f.phase == 0) {
-        return Error::system(Step::kMounts, f.err,
-                             fmt::format("{}: create mount point {}", op.label, sandbox_path(op.target)));
+        return Error::system(
+            Step::kMounts, f.err,
+            fmt::format("{}: create mount point {}", op.label, sandbox_path(op.target)));
     }
     return Error::system(Step::kMounts, f.err, op.label);
 }
@@ -37,17 +39,28 @@ Error exec_failure(const SyncMsg& f, const LaunchPlan& plan) {
 
 const char* step_action(Step step) {
     switch (step) {
-        case Step::kStageRoot: return "prepare the staging root";
-        case Step::kPivotRoot: return "pivot_root into the new root";
-        case Step::kHostname: return "set the host name";
-        case Step::kLoopback: return "bring up the loopback interface";
-        case Step::kUserns: return "enter the sandbox user namespace";
-        case Step::kCredentials: return "switch to the sandbox user";
-        case Step::kChdir: return "enter the workspace";
-        case Step::kSession: return "start a new session";
-        case Step::kNoNewPrivs: return "lock down the sandbox init";
-        case Step::kSync: return "wait for the launcher";
-        default: return "set up the sandbox";
+        case Step::kStageRoot:
+            return "prepare the staging root";
+        case Step::kPivotRoot:
+            return "pivot_root into the new root";
+        case Step::kHostname:
+            return "set the host name";
+        case Step::kLoopback:
+            return "bring up the loopback interface";
+        case Step::kUserns:
+            return "enter the sandbox user namespace";
+        case Step::kCredentials:
+            return "switch to the sandbox user";
+        case Step::kChdir:
+            return "enter the workspace";
+        case Step::kSession:
+            return "start a new session";
+        case Step::kNoNewPrivs:
+            return "lock down the sandbox init";
+        case Step::kSync:
+            return "wait for the launcher";
+        default:
+            return "set up the sandbox";
     }
 }
 
@@ -55,9 +68,12 @@ const char* step_action(Step step) {
 
 Error describe_failure(const SyncMsg& failure, const LaunchPlan& plan) {
     switch (failure.step) {
-        case Step::kMounts: return mount_failure(failure, plan);
-        case Step::kExec: return exec_failure(failure, plan);
-        default: return Error::system(failure.step, failure.err, step_action(failure.step));
+        case Step::kMounts:
+            return mount_failure(failure, plan);
+        case Step::kExec:
+            return exec_failure(failure, plan);
+        default:
+            return Error::system(failure.step, failure.err, step_action(failure.step));
     }
 }
 

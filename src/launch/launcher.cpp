@@ -39,7 +39,9 @@ class SignalForwarding {
         return s;
     }
     SignalForwarding(SignalForwarding&& other) noexcept
-        : fd_(std::move(other.fd_)), previous_(other.previous_), active_(std::exchange(other.active_, false)) {}
+        : fd_(std::move(other.fd_)),
+          previous_(other.previous_),
+          active_(std::exchange(other.active_, false)) {}
     SignalForwarding& operator=(SignalForwarding&&) = delete;
     ~SignalForwarding() {
         if (active_) ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
@@ -63,7 +65,8 @@ class ChildGuard {
         if (pidfd_ < 0) return;
         sys::pidfd_send_signal(pidfd_, SIGKILL);
         siginfo_t info{};
-        sys::retry_eintr([&] { return ::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED); });
+        sys::retry_eintr(
+            [&] { return ::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED); });
     }
     void reaped() noexcept { pidfd_ = -1; }
 
@@ -109,7 +112,8 @@ void fill_outcome(RunResult& result, supervise::Outcome& outcome, const launch::
 void export_outputs(const Spec& spec, RunResult& result, const supervise::Outcome& outcome) {
     if (spec.output_dir.empty() || result.reason == Reason::kSetupError) return;
     if (!outcome.upper_fd) {
-        result.export_error = Error::system(Step::kExport, 0, "the workspace changes were not received");
+        result.export_error =
+            Error::system(Step::kExport, 0, "the workspace changes were not received");
         return;
     }
     auto summary = export_changes(outcome.upper_fd.get(), spec.output_dir, ExportLimits{});
@@ -120,7 +124,8 @@ void export_outputs(const Spec& spec, RunResult& result, const supervise::Outcom
     }
 }
 
-Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPlan& plan, int signal_fd) {
+Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPlan& plan,
+                                       int signal_fd) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
         return fail(Error::from_errno(Step::kClone, "socketpair"));
@@ -139,7 +144,9 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
     ChildGuard guard(child->pidfd.get());
     child_end.reset();
 
-    auto write_maps = [&] { return ns::write_id_maps(child->pid, child->pidfd.get(), plan.host_uid, plan.host_gid); };
+    auto write_maps = [&] {
+        return ns::write_id_maps(child->pid, child->pidfd.get(), plan.host_uid, plan.host_gid);
+    };
     if (!plan.privileged_setup) {
         if (auto r = write_maps(); !r) return fail(r.error());
     }
@@ -148,8 +155,8 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
     if (const int err = launch::send_msg(parent_end.get(), release); err != 0)
         return fail(Error::system(Step::kSync, err, "release the sandbox"));
 
-    supervise::Watched watched{child->pid, child->pidfd.get(), parent_end.get(), signal_fd,
-                               spec.timeout.value, write_maps};
+    supervise::Watched watched{child->pid, child->pidfd.get(), parent_end.get(),
+                               signal_fd,  spec.timeout.value, write_maps};
     supervise::Outcome outcome = supervise::supervise(watched);
     guard.reaped();
     result.ended_at = std::chrono::system_clock::now();

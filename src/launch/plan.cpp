@@ -23,17 +23,20 @@ constexpr uid_t kOverflowId = 65534;  // "nobody": root's payload runs as this h
 
 // Host /etc entries that carry no secrets and that Python and common tools need.
 constexpr const char* kHostEtcAllowlist[] = {
-    "alternatives", "bash.bashrc", "ca-certificates", "ca-certificates.conf", "debian_version",
-    "fonts", "gai.conf", "host.conf", "inputrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
-    "localtime", "magic", "matplotlibrc", "mime.types", "os-release", "protocols", "services",
-    "ssl", "terminfo", "timezone", "python3", "python3.11", "python3.12", "python3.13"};
+    "alternatives",   "bash.bashrc", "ca-certificates", "ca-certificates.conf",
+    "debian_version", "fonts",       "gai.conf",        "host.conf",
+    "inputrc",        "ld.so.cache", "ld.so.conf",      "ld.so.conf.d",
+    "localtime",      "magic",       "matplotlibrc",    "mime.types",
+    "os-release",     "protocols",   "services",        "ssl",
+    "terminfo",       "timezone",    "python3",         "python3.11",
+    "python3.12",     "python3.13"};
 
 // Host top-level entries of the built-in host rootfs: /usr and the merged-usr links.
-constexpr const char* kHostRootEntries[] = {"usr", "bin", "sbin", "lib", "lib64", "lib32",
-                                            "libx32"};
+constexpr const char* kHostRootEntries[] = {"usr",   "bin",   "sbin",  "lib",
+                                            "lib64", "lib32", "libx32"};
 
 std::optional<ns::RootEntry> read_entry(const fs::path& path, const std::string& name) {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
     ns::RootEntry entry{name, ns::RootEntry::Type::kDir, {}};
     if (S_ISLNK(st.st_mode)) {
@@ -68,7 +71,8 @@ Result<std::vector<ns::RootEntry>> prepared_entries(const std::string& rootfs) {
     std::sort(entries.begin(), entries.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
     if (std::none_of(entries.begin(), entries.end(), [](const auto& e) { return e.name == "usr"; }))
-        return fail(Error::usage("rootfs " + rootfs + " has no usr directory: not a root filesystem"));
+        return fail(
+            Error::usage("rootfs " + rootfs + " has no usr directory: not a root filesystem"));
     return entries;
 }
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "ns/mount_plan.hpp"
 #include "nsbox/result.hpp"
 #include "nsbox/spec.hpp"
-#include "ns/mount_plan.hpp"
 
 namespace nsbox::launch {
 
@@ -47,6 +47,7 @@ Result<LaunchPlan> plan_launch(const Spec& spec);
 
 // Pure parts, exposed for tests.
 std::vector<std::string> exec_candidates(const std::string& program, const std::string& path_var);
-std::vector<ns::GeneratedFile> generated_etc_files(const Spec& spec, const std::string& resolv_conf);
+std::vector<ns::GeneratedFile> generated_etc_files(const Spec& spec,
+                                                   const std::string& resolv_conf);
 
 }  // namespace nsbox::launch

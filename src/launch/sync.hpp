@@ -10,12 +10,12 @@
 namespace nsbox::launch {
 
 enum class MsgKind : std::uint32_t {
-    kRelease = 1,   // parent -> child: id maps are written, go on
-    kFailure,       // child -> parent: `step` failed with `err` (mount op `index`, `phase`)
-    kUsernsReady,   // child -> parent: entered its user namespace, write the id maps
-    kMapsDone,      // parent -> child
-    kUpperFd,       // child -> parent: carries the workspace upper-layer dir fd
-    kExited,        // child -> parent: the payload's wait status in `value`
+    kRelease = 1,  // parent -> child: id maps are written, go on
+    kFailure,      // child -> parent: `step` failed with `err` (mount op `index`, `phase`)
+    kUsernsReady,  // child -> parent: entered its user namespace, write the id maps
+    kMapsDone,     // parent -> child
+    kUpperFd,      // child -> parent: carries the workspace upper-layer dir fd
+    kExited,       // child -> parent: the payload's wait status in `value`
 };
 
 struct SyncMsg {

@@ -19,11 +19,11 @@ namespace nsbox::ns {
 inline constexpr const char* kStageDir = "/tmp";  // host dir the staging tmpfs is mounted on
 inline constexpr const char* kOldRoot = "/oldroot";
 inline constexpr const char* kNewRoot = "/newroot";
-inline constexpr const char* kUpperMount = "/upper";      // workspace overlay's upper tmpfs
+inline constexpr const char* kUpperMount = "/upper";  // workspace overlay's upper tmpfs
 inline constexpr const char* kUpperDir = "/upper/data";
 inline constexpr const char* kUpperWork = "/upper/work";
-inline constexpr const char* kLowerDir = "/lower";        // the workspace bound in the stage
-inline constexpr const char* kGeneratedDir = "/gen";      // generated files for a prepared rootfs
+inline constexpr const char* kLowerDir = "/lower";    // the workspace bound in the stage
+inline constexpr const char* kGeneratedDir = "/gen";  // generated files for a prepared rootfs
 
 enum class MountKind : std::uint8_t {
     kBind,      // bind `source` on `target` (recursive), optionally read-only
@@ -64,14 +64,14 @@ struct RootEntry {
 };
 
 struct GeneratedFile {
-    std::string name;     // file name under /etc
+    std::string name;  // file name under /etc
     std::string content;
 };
 
 struct MountInputs {
     const Spec* spec = nullptr;
-    std::vector<RootEntry> root_entries;  // what to take from the rootfs's top level
-    std::vector<RootEntry> etc_entries;   // host /etc entries to expose (host rootfs only)
+    std::vector<RootEntry> root_entries;          // what to take from the rootfs's top level
+    std::vector<RootEntry> etc_entries;           // host /etc entries to expose (host rootfs only)
     std::vector<std::string> prepared_etc_files;  // names present in DIR/etc (prepared rootfs)
     std::vector<GeneratedFile> etc_files;         // passwd, group, hosts, ...
     std::vector<bool> bind_source_is_dir;         // parallel to spec->binds

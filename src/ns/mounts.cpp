@@ -33,7 +33,8 @@ int make_parents(const char* path) noexcept {
 }
 
 int try_make_mount_point(const MountOp& op) noexcept {
-    if (op.source_is_dir) return ::mkdir(op.target.c_str(), 0755) == 0 || errno == EEXIST ? 0 : errno;
+    if (op.source_is_dir)
+        return ::mkdir(op.target.c_str(), 0755) == 0 || errno == EEXIST ? 0 : errno;
     const int fd = ::open(op.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) return errno;
     ::close(fd);
@@ -51,7 +52,8 @@ int make_mount_point(const MountOp& op) noexcept {
 
 // Adds attributes to a mount (recursively for binds). mount_setattr leaves flags the kernel
 // locked in a user namespace alone; the remount fallback must restate them.
-int set_attributes(const char* target, unsigned long ms_flags, bool read_only, bool recursive) noexcept {
+int set_attributes(const char* target, unsigned long ms_flags, bool read_only,
+                   bool recursive) noexcept {
     mount_attr attr{};
     if (read_only) attr.attr_set |= MOUNT_ATTR_RDONLY;
     if (ms_flags & MS_NOSUID) attr.attr_set |= MOUNT_ATTR_NOSUID;
@@ -60,7 +62,7 @@ int set_attributes(const char* target, unsigned long ms_flags, bool read_only, b
     if (attr.attr_set == 0) return 0;
     if (sys::mount_setattr(AT_FDCWD, target, recursive ? AT_RECURSIVE : 0, &attr) == 0) return 0;
     if (errno != ENOSYS) return errno;
-    struct statvfs st{};
+    struct statvfs st {};
     if (::statvfs(target, &st) != 0) return errno;
     unsigned long flags = MS_BIND | MS_REMOUNT | ms_flags | (read_only ? MS_RDONLY : 0);
     if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
@@ -71,8 +73,8 @@ int set_attributes(const char* target, unsigned long ms_flags, bool read_only, b
 }
 
 int write_file(const MountOp& op) noexcept {
-    const int fd = ::open(op.target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                          op.mode);
+    const int fd =
+        ::open(op.target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, op.mode);
     if (fd < 0) return errno;
     const char* data = op.source.data();
     std::size_t left = op.source.size();
@@ -111,30 +113,40 @@ int apply_mask_dir(const MountOp& op) noexcept {
 }
 
 bool exists(const char* path) noexcept {
-    struct stat st{};
+    struct stat st {};
     return ::lstat(path, &st) == 0;
 }
 
 int run_op(const MountOp& op) noexcept {
     switch (op.kind) {
-        case MountKind::kBind: return apply_bind(op);
-        case MountKind::kTmpfs: return do_mount("tmpfs", op, "tmpfs");
-        case MountKind::kProc: return do_mount("proc", op, "proc");
-        case MountKind::kDevpts: return do_mount("devpts", op, "devpts");
-        case MountKind::kOverlay: return do_mount("overlay", op, "overlay");
+        case MountKind::kBind:
+            return apply_bind(op);
+        case MountKind::kTmpfs:
+            return do_mount("tmpfs", op, "tmpfs");
+        case MountKind::kProc:
+            return do_mount("proc", op, "proc");
+        case MountKind::kDevpts:
+            return do_mount("devpts", op, "devpts");
+        case MountKind::kOverlay:
+            return do_mount("overlay", op, "overlay");
         case MountKind::kSymlink:
             return ::symlink(op.source.c_str(), op.target.c_str()) == 0 ? 0 : errno;
         case MountKind::kMkdir:
             return ::mkdir(op.target.c_str(), op.mode) == 0 || errno == EEXIST ? 0 : errno;
-        case MountKind::kFile: return write_file(op);
+        case MountKind::kFile:
+            return write_file(op);
         case MountKind::kChown:
             return ::chown(op.target.c_str(), op.uid, op.gid) == 0 ? 0 : errno;
         case MountKind::kMaskFile:
-            if (::mount(op.source.c_str(), op.target.c_str(), nullptr, MS_BIND, nullptr) != 0)
-                return errno;
-            return set_attributes(op.target.c_str(), MS_NOSUID | MS_NOEXEC, true, false);
-        case MountKind::kMaskDir: return apply_mask_dir(op);
-        case MountKind::kReadOnly: return set_attributes(op.target.c_str(), 0, true, false);
+            // /dev/null over the file: reads see nothing and writes are discarded, whatever the
+            // mount's flags, so no second syscall to change them.
+            return ::mount(op.source.c_str(), op.target.c_str(), nullptr, MS_BIND, nullptr) == 0
+                       ? 0
+                       : errno;
+        case MountKind::kMaskDir:
+            return apply_mask_dir(op);
+        case MountKind::kReadOnly:
+            return set_attributes(op.target.c_str(), 0, true, false);
     }
     return EINVAL;
 }
@@ -145,8 +157,10 @@ bool needs_mount_point(MountKind kind) noexcept {
         case MountKind::kTmpfs:
         case MountKind::kProc:
         case MountKind::kDevpts:
-        case MountKind::kOverlay: return true;
-        default: return false;
+        case MountKind::kOverlay:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -163,7 +177,8 @@ int apply_mount(const MountOp& op, int* phase) noexcept {
     }
     *phase = 1;
     const int err = run_op(op);
-    if (err != ENOENT || op.kind == MountKind::kChown || op.kind == MountKind::kReadOnly) return err;
+    if (err != ENOENT || op.kind == MountKind::kChown || op.kind == MountKind::kReadOnly)
+        return err;
     // A symlink, file or directory whose parent is missing: create the parents, then retry.
     *phase = 0;
     if (const int parent_err = make_parents(op.target.c_str()); parent_err != 0) return parent_err;

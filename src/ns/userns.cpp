@@ -14,9 +14,11 @@ namespace {
 
 Result<void> write_proc_file(int proc_dir, const char* name, const std::string& content) {
     UniqueFd fd{::openat(proc_dir, name, O_WRONLY | O_CLOEXEC)};
-    if (!fd) return fail(Error::from_errno(Step::kIdMaps, fmt::format("open /proc/<child>/{}", name)));
-    return util::write_all(fd.get(), content, Step::kIdMaps,
-                           fmt::format("write {} \"{}\"", name, content.substr(0, content.size() - 1)));
+    if (!fd)
+        return fail(Error::from_errno(Step::kIdMaps, fmt::format("open /proc/<child>/{}", name)));
+    return util::write_all(
+        fd.get(), content, Step::kIdMaps,
+        fmt::format("write {} \"{}\"", name, content.substr(0, content.size() - 1)));
 }
 
 }  // namespace
@@ -32,7 +34,8 @@ Result<void> write_id_maps(pid_t pid, int pidfd, uid_t host_uid, gid_t host_gid)
                                  fmt::format("{} {} 1\n", kSandboxUid, host_uid));
         !r)
         return r;
-    return write_proc_file(proc_dir.get(), "gid_map", fmt::format("{} {} 1\n", kSandboxGid, host_gid));
+    return write_proc_file(proc_dir.get(), "gid_map",
+                           fmt::format("{} {} 1\n", kSandboxGid, host_gid));
 }
 
 }  // namespace nsbox::ns

@@ -12,21 +12,26 @@ namespace {
 using nlohmann::json;
 
 std::string iso8601(std::chrono::system_clock::time_point t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()) % 1000;
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)),
-                       ms.count());
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()) % 1000;
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
+                       fmt::gmtime(std::chrono::system_clock::to_time_t(t)), ms.count());
 }
 
 json error_json(const Error& error) {
-    return {{"step", std::string(step_name(error.step))}, {"message", error.message()},
+    return {{"step", std::string(step_name(error.step))},
+            {"message", error.message()},
             {"errno", error.sys_errno}};
 }
 
 const char* workspace_mode(WorkspaceMode mode) {
     switch (mode) {
-        case WorkspaceMode::kReadWrite: return "rw";
-        case WorkspaceMode::kReadOnly: return "ro";
-        case WorkspaceMode::kOverlay: break;
+        case WorkspaceMode::kReadWrite:
+            return "rw";
+        case WorkspaceMode::kReadOnly:
+            return "ro";
+        case WorkspaceMode::kOverlay:
+            break;
     }
     return "overlay";
 }

@@ -30,7 +30,8 @@ void put(std::vector<EnvVar>& env, EnvVar var) {
 // Where an env error is reported: the profile line, or the flag that introduced it.
 Error env_error(const Origin& origin, const std::string& flag, const std::string& name,
                 const std::string& what) {
-    if (origin.kind == OriginKind::kProfile) return Error::profile(origin.file, origin.line, name, what);
+    if (origin.kind == OriginKind::kProfile)
+        return Error::profile(origin.file, origin.line, name, what);
     return Error::usage(fmt::format("{} {}: {}", flag, name, what));
 }
 

@@ -20,7 +20,8 @@ std::string quoted(const std::string& s) {
     return out + "\"";
 }
 
-void line(std::string& out, const std::string& key, const std::string& value, const Origin& origin) {
+void line(std::string& out, const std::string& key, const std::string& value,
+          const Origin& origin) {
     out += fmt::format("{:<24} = {:<40} # {}\n", key, value, origin.describe());
 }
 
@@ -28,9 +29,12 @@ std::string net_name(NetMode mode) { return mode == NetMode::kHost ? "host" : "n
 
 std::string workspace_mode_name(WorkspaceMode mode) {
     switch (mode) {
-        case WorkspaceMode::kReadWrite: return "rw";
-        case WorkspaceMode::kReadOnly: return "ro";
-        case WorkspaceMode::kOverlay: break;
+        case WorkspaceMode::kReadWrite:
+            return "rw";
+        case WorkspaceMode::kReadOnly:
+            return "ro";
+        case WorkspaceMode::kOverlay:
+            break;
     }
     return "overlay";
 }
@@ -39,9 +43,12 @@ std::string workspace_mode_name(WorkspaceMode mode) {
 
 std::string Origin::describe() const {
     switch (kind) {
-        case OriginKind::kCli: return "command line";
-        case OriginKind::kProfile: return line > 0 ? fmt::format("{}:{}", file, line) : file;
-        case OriginKind::kDefault: break;
+        case OriginKind::kCli:
+            return "command line";
+        case OriginKind::kProfile:
+            return line > 0 ? fmt::format("{}:{}", file, line) : file;
+        case OriginKind::kDefault:
+            break;
     }
     return note.empty() ? "default" : fmt::format("default ({})", note);
 }

@@ -1,11 +1,11 @@
 // Profile TOML parsing (toml++ is used only here). Every value keeps its file:line origin and
 // every error names file, line and key.
 #include <fmt/core.h>
-
-#include <filesystem>
-#include <algorithm>
-#include <functional>
 #include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
 
 #include "nsbox/profile.hpp"
 #include "nsbox/units.hpp"
@@ -62,8 +62,9 @@ Handler scalar(std::optional<Sourced<T>> Settings::*field, Parse parse, const ch
         auto text = get_string(ctx, node, key);
         if (!text) return fail(text.error());
         std::optional<T> value = parse(*text);
-        if (!value) return fail(bad(ctx, node, key, fmt::format("expected {}, got \"{}\"",
-                                                                expected, *text)));
+        if (!value)
+            return fail(
+                bad(ctx, node, key, fmt::format("expected {}, got \"{}\"", expected, *text)));
         ctx.profile.settings.*field = Sourced<T>{*value, Origin::profile(ctx.file, line_of(node))};
         return {};
     };
@@ -95,8 +96,8 @@ Handler rootfs_handler() {
         if (!text) return fail(text.error());
         if (text->empty()) return fail(bad(ctx, node, key, "expected \"host\" or a directory"));
         const std::string value = *text == "host" ? *text : absolute_from(ctx, *text);
-        ctx.profile.settings.rootfs = Sourced<std::string>{value,
-                                                           Origin::profile(ctx.file, line_of(node))};
+        ctx.profile.settings.rootfs =
+            Sourced<std::string>{value, Origin::profile(ctx.file, line_of(node))};
         return {};
     };
 }
@@ -129,8 +130,8 @@ Handler env_list(bool files) {
         if (!items) return fail(items.error());
         auto& target = files ? ctx.profile.settings.env_files : ctx.profile.settings.env_pass;
         for (const auto& [text, line] : *items) {
-            target.push_back({files ? absolute_from(ctx, text) : text,
-                              Origin::profile(ctx.file, line)});
+            target.push_back(
+                {files ? absolute_from(ctx, text) : text, Origin::profile(ctx.file, line)});
         }
         return {};
     };
@@ -171,8 +172,8 @@ const std::vector<std::pair<std::string, Handler>>& schema() {
         {"sandbox.network", scalar(&Settings::network, parse_net, "\"none\" or \"host\"")},
         {"sandbox.timeout",
          scalar(&Settings::timeout, parse_timeout, "a duration such as \"30s\" or \"none\"")},
-        {"workspace.mode", scalar(&Settings::workspace_mode, parse_workspace_mode,
-                                  "\"overlay\", \"rw\" or \"ro\"")},
+        {"workspace.mode",
+         scalar(&Settings::workspace_mode, parse_workspace_mode, "\"overlay\", \"rw\" or \"ro\"")},
         {"workspace.size", scalar(&Settings::workspace_size, parse_size, "a size such as \"1G\"")},
         {"tmpfs.tmp", scalar(&Settings::tmp_size, parse_size, "a size such as \"512M\"")},
         {"tmpfs.shm", scalar(&Settings::shm_size, parse_size, "a size such as \"256M\"")},
@@ -209,8 +210,8 @@ Result<void> walk(Ctx& ctx, const toml::table& table, const std::string& prefix)
     for (const auto& [name_ptr, node_ptr] : entries) {
         const toml::key& name = *name_ptr;
         const toml::node& node = *node_ptr;
-        const std::string key = prefix.empty() ? std::string(name.str())
-                                               : prefix + "." + std::string(name.str());
+        const std::string key =
+            prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
         if (const Handler* handler = find_handler(key)) {
             if (auto r = (*handler)(ctx, node, key); !r) return r;
         } else if (is_section(key) && node.is_table()) {
@@ -244,8 +245,8 @@ Result<Profile> parse_profile(std::string_view text, const std::string& file) {
 Result<Profile> load_profile(const fs::path& file) {
     auto text = util::read_small_file(file, kMaxProfileBytes);
     if (!text) {
-        return fail(Error::profile(file.string(), 0, {},
-                                   "cannot read profile: " + text.error().message()));
+        return fail(
+            Error::profile(file.string(), 0, {}, "cannot read profile: " + text.error().message()));
     }
     return parse_profile(*text, file.string());
 }

@@ -59,8 +59,8 @@ Result<fs::path> find_profile(std::string_view name_or_path, const std::vector<f
         if (fs::is_regular_file(candidate, ec)) return candidate;
         searched += (searched.empty() ? "" : ", ") + dir.string();
     }
-    return fail(Error::usage(fmt::format("profile \"{}\" not found (searched {})", name_or_path,
-                                         searched)));
+    return fail(Error::usage(
+        fmt::format("profile \"{}\" not found (searched {})", name_or_path, searched)));
 }
 
 Result<ResolvedProfile> resolve_profile(std::string_view name_or_path,
@@ -121,8 +121,8 @@ Result<BindSpec> parse_bind_arg(std::string_view text, bool read_only, const Ori
     if (spec.source.empty())
         return fail(Error::usage(fmt::format("expected SRC[:DST], got \"{}\"", text)));
     if (colon != std::string_view::npos && (spec.dest.empty() || spec.dest.front() != '/'))
-        return fail(Error::usage(fmt::format("destination in \"{}\" must be an absolute path",
-                                             text)));
+        return fail(
+            Error::usage(fmt::format("destination in \"{}\" must be an absolute path", text)));
     spec.read_only = read_only;
     spec.origin = origin;
     return spec;
@@ -136,13 +136,17 @@ Result<TmpfsSpec> parse_tmpfs_arg(std::string_view text, const Origin& origin) {
     if (colon != std::string_view::npos) {
         const auto size = parse_size(text.substr(colon + 1));
         if (!size || *size == 0)
-            return fail(Error::usage(fmt::format("expected DST[:SIZE] with a size such as "
-                                                 "\"64M\", got \"{}\"", text)));
+            return fail(
+                Error::usage(fmt::format("expected DST[:SIZE] with a size such as "
+                                         "\"64M\", got \"{}\"",
+                                         text)));
         spec.size = *size;
     }
     if (spec.dest.empty() || spec.dest.front() != '/')
-        return fail(Error::usage(fmt::format("tmpfs destination in \"{}\" must be an absolute "
-                                             "path", text)));
+        return fail(
+            Error::usage(fmt::format("tmpfs destination in \"{}\" must be an absolute "
+                                     "path",
+                                     text)));
     return spec;
 }
 

@@ -44,8 +44,7 @@ Result<std::string> canonical_dir(const std::string& path, const Origin& origin,
     std::error_code ec;
     const fs::path real = fs::canonical(path, ec);
     if (ec) {
-        return fail(setting_error(origin, key, flag,
-                                  fmt::format("{}: {}", path, ec.message())));
+        return fail(setting_error(origin, key, flag, fmt::format("{}: {}", path, ec.message())));
     }
     if (!fs::is_directory(real, ec))
         return fail(setting_error(origin, key, flag, fmt::format("{}: not a directory", path)));
@@ -53,8 +52,7 @@ Result<std::string> canonical_dir(const std::string& path, const Origin& origin,
 }
 
 bool is_reserved_dest(const std::string& dest) {
-    return dest == "/" || dest == "/proc" || dest.rfind("/proc/", 0) == 0 ||
-           dest == kWorkspaceDir;
+    return dest == "/" || dest == "/proc" || dest.rfind("/proc/", 0) == 0 || dest == kWorkspaceDir;
 }
 
 Result<std::string> checked_dest(const std::string& raw, const Origin& origin,
@@ -69,7 +67,8 @@ Result<std::string> checked_dest(const std::string& raw, const Origin& origin,
     return dest;
 }
 
-Result<void> resolve_binds(Spec& spec, const std::vector<BindSpec>& binds, const HostContext& host) {
+Result<void> resolve_binds(Spec& spec, const std::vector<BindSpec>& binds,
+                           const HostContext& host) {
     for (BindSpec bind : binds) {
         const std::string key = bind.read_only ? "mounts.ro_bind" : "mounts.bind";
         const std::string flag = bind.read_only ? "--ro-bind" : "--bind";
@@ -80,7 +79,8 @@ Result<void> resolve_binds(Spec& spec, const std::vector<BindSpec>& binds, const
             return fail(setting_error(bind.origin, key, flag,
                                       fmt::format("{}: {}", bind.source, ec.message())));
         }
-        auto dest = checked_dest(bind.dest.empty() ? bind.source : bind.dest, bind.origin, key, flag);
+        auto dest =
+            checked_dest(bind.dest.empty() ? bind.source : bind.dest, bind.origin, key, flag);
         if (!dest) return fail(dest.error());
         bind.source = real.string();
         bind.dest = *dest;
@@ -103,8 +103,9 @@ Result<void> resolve_tmpfs(Spec& spec, const std::vector<TmpfsSpec>& mounts) {
 Result<void> check_hostname(const Sourced<std::string>& hostname) {
     const std::string& name = hostname.value;
     const bool ok = !name.empty() && name.size() <= 64 &&
-                    name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                           "0123456789.-") == std::string::npos;
+                    name.find_first_not_of(
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789.-") == std::string::npos;
     if (ok) return {};
     return fail(setting_error(hostname.origin, "sandbox.hostname", "--hostname",
                               fmt::format("\"{}\" is not a valid host name", name)));
@@ -113,13 +114,14 @@ Result<void> check_hostname(const Sourced<std::string>& hostname) {
 // FILE.py: the host file must be a readable regular file. 127 if missing, 126 if unusable.
 Result<std::string> check_script(const std::string& script, const HostContext& host) {
     const std::string path = absolute(script, host.cwd);
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return fail(Error::not_found(Step::kValidate, "script " + script));
         return fail(Error::cannot_execute(Step::kValidate, errno, "script " + script));
     }
-    if (S_ISDIR(st.st_mode)) return fail(Error::cannot_execute(Step::kValidate, EISDIR, "script " + script));
+    if (S_ISDIR(st.st_mode))
+        return fail(Error::cannot_execute(Step::kValidate, EISDIR, "script " + script));
     if (::access(path.c_str(), R_OK) != 0)
         return fail(Error::cannot_execute(Step::kValidate, errno, "script " + script));
     std::error_code ec;
@@ -128,8 +130,8 @@ Result<std::string> check_script(const std::string& script, const HostContext& h
 
 Result<void> resolve_workspace(Spec& spec, const RunRequest& request, const HostContext& host) {
     if (!request.workspace.empty()) {
-        auto dir = canonical_dir(absolute(request.workspace, host.cwd), Origin::cli(), "",
-                                 "--workspace");
+        auto dir =
+            canonical_dir(absolute(request.workspace, host.cwd), Origin::cli(), "", "--workspace");
         if (!dir) return fail(dir.error());
         spec.workspace = {*dir, Origin::cli()};
         return {};
@@ -142,18 +144,21 @@ Result<void> resolve_workspace(Spec& spec, const RunRequest& request, const Host
     // An implicit workspace must never expose the whole host or the caller's home.
     auto home = host.environment.find("HOME");
     std::error_code ec;
-    const std::string real_home =
-        home == host.environment.end() ? std::string{} : fs::weakly_canonical(home->second, ec).string();
+    const std::string real_home = home == host.environment.end()
+                                      ? std::string{}
+                                      : fs::weakly_canonical(home->second, ec).string();
     if (*dir == "/" || (!real_home.empty() && *dir == strip_trailing_slash(real_home))) {
         return fail(Error::usage(fmt::format(
             "refusing to use {} as the workspace implicitly; pass --workspace DIR", *dir)));
     }
-    spec.workspace = {*dir, Origin::builtin(from_script ? "script directory" : "current directory")};
+    spec.workspace = {*dir,
+                      Origin::builtin(from_script ? "script directory" : "current directory")};
     return {};
 }
 
 Result<void> resolve_command(Spec& spec, const RunRequest& request, const HostContext& host) {
-    if (request.command.empty()) return fail(Error::usage("nothing to run: give FILE.py or -- CMD"));
+    if (request.command.empty())
+        return fail(Error::usage("nothing to run: give FILE.py or -- CMD"));
     if (!request.is_script) {
         spec.argv = request.command;
         return {};
@@ -216,14 +221,17 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
     spec.terminal_attached = host.terminal_attached;
     spec.rootfs = *settings.rootfs;
     if (spec.rootfs.value != "host") {
-        auto dir = canonical_dir(spec.rootfs.value, spec.rootfs.origin, "sandbox.rootfs", "--rootfs");
+        auto dir =
+            canonical_dir(spec.rootfs.value, spec.rootfs.origin, "sandbox.rootfs", "--rootfs");
         if (!dir) return fail(dir.error());
         spec.rootfs.value = *dir;
     }
     if (auto r = check_hostname(spec.hostname); !r) return fail(r.error());
     const std::pair<const Sourced<std::uint64_t>*, const char*> sizes[] = {
-        {&spec.workspace_size, "workspace.size"}, {&spec.tmp_size, "tmpfs.tmp"},
-        {&spec.shm_size, "tmpfs.shm"}, {&spec.home_size, "tmpfs.home"}};
+        {&spec.workspace_size, "workspace.size"},
+        {&spec.tmp_size, "tmpfs.tmp"},
+        {&spec.shm_size, "tmpfs.shm"},
+        {&spec.home_size, "tmpfs.home"}};
     for (const auto& [size, key] : sizes) {
         if (size->value < 4096)
             return fail(setting_error(size->origin, key, key, "sizes must be at least 4K"));
@@ -242,7 +250,8 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
         spec.output_dir = absolute(request.output_dir, host.cwd);
     }
     if (!request.report_path.empty())
-        spec.report_path = request.report_path == "-" ? "-" : absolute(request.report_path, host.cwd);
+        spec.report_path =
+            request.report_path == "-" ? "-" : absolute(request.report_path, host.cwd);
     return spec;
 }
 

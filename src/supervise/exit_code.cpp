@@ -7,10 +7,14 @@ namespace nsbox {
 
 std::string_view reason_name(Reason reason) noexcept {
     switch (reason) {
-        case Reason::kExited: return "exited";
-        case Reason::kSignaled: return "signaled";
-        case Reason::kTimeout: return "timeout";
-        case Reason::kSetupError: return "setup_error";
+        case Reason::kExited:
+            return "exited";
+        case Reason::kSignaled:
+            return "signaled";
+        case Reason::kTimeout:
+            return "timeout";
+        case Reason::kSetupError:
+            return "setup_error";
     }
     return "unknown";
 }

@@ -36,8 +36,12 @@ bool handle_message(const Watched& w, Outcome& out) {
         case launch::MsgKind::kFailure:
             if (!out.failure) out.failure = msg;
             break;
-        case launch::MsgKind::kExited: out.payload_status = msg.value; break;
-        case launch::MsgKind::kUpperFd: out.upper_fd = std::move(received); break;
+        case launch::MsgKind::kExited:
+            out.payload_status = msg.value;
+            break;
+        case launch::MsgKind::kUpperFd:
+            out.upper_fd = std::move(received);
+            break;
         case launch::MsgKind::kUsernsReady: {
             auto mapped = w.on_userns_ready ? w.on_userns_ready() : Result<void>{};
             if (!mapped) {
@@ -50,7 +54,8 @@ bool handle_message(const Watched& w, Outcome& out) {
             (void)launch::send_msg(w.sync_fd, done);
             break;
         }
-        default: break;
+        default:
+            break;
     }
     return true;
 }
@@ -87,7 +92,8 @@ Outcome supervise(const Watched& w) {
         if (fds[0].revents & POLLIN) break;
     }
     siginfo_t info{};
-    if (sys::retry_eintr([&] { return ::waitid(P_PIDFD, static_cast<id_t>(w.pidfd), &info, WEXITED); }) == 0)
+    if (sys::retry_eintr(
+            [&] { return ::waitid(P_PIDFD, static_cast<id_t>(w.pidfd), &info, WEXITED); }) == 0)
         out.init_exit = info;
     // The init is gone; whatever it or a failed payload wrote is still queued. Blocking reads
     // end at EOF once the last sandbox process holding the socket has died.

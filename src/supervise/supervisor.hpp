@@ -31,7 +31,7 @@ struct Outcome {
     std::optional<siginfo_t> init_exit;      // how the init itself ended
     bool timed_out = false;
     UniqueFd upper_fd;
-    std::optional<Error> error;              // a parent-side failure while supervising
+    std::optional<Error> error;  // a parent-side failure while supervising
 };
 
 // Returns when the init has exited and been reaped.

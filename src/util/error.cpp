@@ -9,30 +9,54 @@ namespace nsbox {
 
 std::string_view step_name(Step step) noexcept {
     switch (step) {
-        case Step::kNone: return "none";
-        case Step::kCli: return "cli";
-        case Step::kProfile: return "profile";
-        case Step::kValidate: return "validate";
-        case Step::kPlan: return "plan";
-        case Step::kClone: return "clone";
-        case Step::kIdMaps: return "id-maps";
-        case Step::kSync: return "sync";
-        case Step::kMountPrivate: return "mount-private";
-        case Step::kStageRoot: return "stage-root";
-        case Step::kMounts: return "mounts";
-        case Step::kPivotRoot: return "pivot-root";
-        case Step::kHostname: return "hostname";
-        case Step::kLoopback: return "loopback";
-        case Step::kUserns: return "userns";
-        case Step::kCredentials: return "credentials";
-        case Step::kSession: return "session";
-        case Step::kFdsCloexec: return "fds-cloexec";
-        case Step::kChdir: return "chdir";
-        case Step::kNoNewPrivs: return "no-new-privs";
-        case Step::kExec: return "exec";
-        case Step::kSupervise: return "supervise";
-        case Step::kExport: return "export";
-        case Step::kReport: return "report";
+        case Step::kNone:
+            return "none";
+        case Step::kCli:
+            return "cli";
+        case Step::kProfile:
+            return "profile";
+        case Step::kValidate:
+            return "validate";
+        case Step::kPlan:
+            return "plan";
+        case Step::kClone:
+            return "clone";
+        case Step::kIdMaps:
+            return "id-maps";
+        case Step::kSync:
+            return "sync";
+        case Step::kMountPrivate:
+            return "mount-private";
+        case Step::kStageRoot:
+            return "stage-root";
+        case Step::kMounts:
+            return "mounts";
+        case Step::kPivotRoot:
+            return "pivot-root";
+        case Step::kHostname:
+            return "hostname";
+        case Step::kLoopback:
+            return "loopback";
+        case Step::kUserns:
+            return "userns";
+        case Step::kCredentials:
+            return "credentials";
+        case Step::kSession:
+            return "session";
+        case Step::kFdsCloexec:
+            return "fds-cloexec";
+        case Step::kChdir:
+            return "chdir";
+        case Step::kNoNewPrivs:
+            return "no-new-privs";
+        case Step::kExec:
+            return "exec";
+        case Step::kSupervise:
+            return "supervise";
+        case Step::kExport:
+            return "export";
+        case Step::kReport:
+            return "report";
     }
     return "unknown";
 }
@@ -56,9 +80,12 @@ std::string Error::line() const { return "nsbox: " + message(); }
 
 int Error::exit_code() const noexcept {
     switch (code) {
-        case Errc::kNotFound: return kExitNotFound;
-        case Errc::kCannotExecute: return kExitCannotExecute;
-        default: return kExitLauncherError;
+        case Errc::kNotFound:
+            return kExitNotFound;
+        case Errc::kCannotExecute:
+            return kExitCannotExecute;
+        default:
+            return kExitLauncherError;
     }
 }
 

@@ -12,12 +12,12 @@ namespace nsbox::util {
 Result<std::string> read_small_file(const std::filesystem::path& file, std::size_t max_bytes) {
     UniqueFd fd{::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
     if (!fd) return fail(Error::system(Step::kNone, errno, ""));
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return fail(Error::system(Step::kNone, errno, ""));
     if (!S_ISREG(st.st_mode)) return fail(Error::system(Step::kNone, 0, "not a regular file"));
     if (static_cast<std::size_t>(st.st_size) > max_bytes) {
-        return fail(Error::system(Step::kNone, 0,
-                                  "larger than " + std::to_string(max_bytes) + " bytes"));
+        return fail(
+            Error::system(Step::kNone, 0, "larger than " + std::to_string(max_bytes) + " bytes"));
     }
     std::string data;
     char buffer[16384];

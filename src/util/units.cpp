@@ -37,11 +37,24 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
     if (unit.size() > 1) return std::nullopt;
     if (!unit.empty()) {
         switch (unit[0]) {
-            case 'k': case 'K': scale = 1024.0; break;
-            case 'm': case 'M': scale = 1024.0 * 1024; break;
-            case 'g': case 'G': scale = 1024.0 * 1024 * 1024; break;
-            case 't': case 'T': scale = 1024.0 * 1024 * 1024 * 1024; break;
-            default: return std::nullopt;
+            case 'k':
+            case 'K':
+                scale = 1024.0;
+                break;
+            case 'm':
+            case 'M':
+                scale = 1024.0 * 1024;
+                break;
+            case 'g':
+            case 'G':
+                scale = 1024.0 * 1024 * 1024;
+                break;
+            case 't':
+            case 'T':
+                scale = 1024.0 * 1024 * 1024 * 1024;
+                break;
+            default:
+                return std::nullopt;
         }
     }
     const double bytes = value * scale;
