@@ -60,21 +60,44 @@ Result<Spec> resolve(const RunOptions& o, const HostContext& host) {
     return build_spec(*profile, request, host);
 }
 
-void write_report(const std::string& path, const ReportInput& input) {
-    if (path.empty()) return;
-    const std::string text = render_report(input);
-    if (path == "-") {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
-        return;
+// Where the report goes, opened before the run so that an unwritable path fails first.
+class ReportSink {
+ public:
+    static Result<ReportSink> open(const std::string& path) {
+        ReportSink sink;
+        sink.path_ = path;
+        if (path.empty() || path == "-") return sink;
+        auto fd = util::open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, Step::kReport, 0644);
+        if (!fd) return fail(Error::from_errno(Step::kReport, "--report " + path));
+        sink.fd_ = std::move(*fd);
+        return sink;
     }
-    auto fd = util::open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, Step::kReport, 0644);
-    if (!fd) {
-        log::warn("{}", fd.error().message());
-        return;
+    // False if the report could not be written (the reason is logged).
+    bool write(const ReportInput& input) {
+        if (path_.empty()) return true;
+        const std::string text = render_report(input);
+        if (path_ == "-") {
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            return std::fflush(stdout) == 0;
+        }
+        auto r = util::write_all(fd_.get(), text, Step::kReport, "write report " + path_);
+        if (!r) std::fprintf(stderr, "%s\n", r.error().line().c_str());
+        return static_cast<bool>(r);
     }
-    if (auto r = util::write_all(fd->get(), text, Step::kReport, "write report " + path); !r)
-        log::warn("{}", r.error().message());
+
+ private:
+    std::string path_;
+    UniqueFd fd_;
+};
+
+// --output DIR is created before the run, so a bad path costs nothing.
+Result<void> prepare_output_dir(const std::string& dir) {
+    if (dir.empty()) return {};
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir, ec))
+        return fail(Error::system(Step::kExport, ec ? ec.value() : ENOTDIR, "--output " + dir));
+    return {};
 }
 
 void summarize(const Spec& spec, const RunResult& r) {
@@ -82,7 +105,7 @@ void summarize(const Spec& spec, const RunResult& r) {
     if (r.reason == Reason::kTimeout)
         log::warn("timed out after {:.1f}s: the sandbox was killed",
                   spec.timeout.value.count() / 1000.0);
-    if (r.export_error) log::warn("--output: {}", r.export_error->message());
+    if (r.export_error) std::fprintf(stderr, "nsbox: --output: %s\n", r.export_error->message().c_str());
     if (r.exported) {
         log::info("exported {} file(s), {} bytes to {}{}", r.exported->written.size(),
                   r.exported->bytes, spec.output_dir,
@@ -94,30 +117,45 @@ void summarize(const Spec& spec, const RunResult& r) {
               std::chrono::duration<double>(r.wall_time).count());
 }
 
+
+// A payload that succeeded while its requested report or files were lost is not a success.
+int final_exit_code(const RunResult& result, bool report_written) {
+    const bool lost_outputs = result.export_error.has_value() || !report_written;
+    return result.exit_code == 0 && lost_outputs ? kExitLauncherError : result.exit_code;
+}
+
+int fail_with(const Error& error) {
+    std::fprintf(stderr, "%s\n", error.line().c_str());
+    return error.exit_code();
+}
+
 }  // namespace
 
 int run_command(const RunOptions& o, const std::vector<std::string>& argv) {
     set_log_level(o);
     const HostContext host = current_host();
+    auto report = ReportSink::open(o.report.empty() || o.report == "-"
+                                       ? o.report
+                                       : std::filesystem::absolute(o.report).string());
+    if (!report) return fail_with(report.error());
     auto spec = resolve(o, host);
     if (!spec) {
-        std::fprintf(stderr, "%s\n", spec.error().line().c_str());
-        write_report(o.report, ReportInput{argv, nullptr, nullptr, &spec.error()});
-        return spec.error().exit_code();
+        report->write(ReportInput{argv, nullptr, nullptr, &spec.error()});
+        return fail_with(spec.error());
     }
     if (o.print_spec) {
         std::fputs(render_spec(*spec).c_str(), stdout);
         return 0;
     }
+    if (auto r = prepare_output_dir(spec->output_dir); !r) return fail_with(r.error());
     auto result = run_sandbox(*spec);
     if (!result) {
-        std::fprintf(stderr, "%s\n", result.error().line().c_str());
-        write_report(spec->report_path, ReportInput{argv, &*spec, nullptr, &result.error()});
-        return result.error().exit_code();
+        report->write(ReportInput{argv, &*spec, nullptr, &result.error()});
+        return fail_with(result.error());
     }
     summarize(*spec, *result);
-    write_report(spec->report_path, ReportInput{argv, &*spec, &*result, nullptr});
-    return result->exit_code;
+    const bool report_written = report->write(ReportInput{argv, &*spec, &*result, nullptr});
+    return final_exit_code(*result, report_written);
 }
 
 }  // namespace nsbox::cli

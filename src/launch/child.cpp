@@ -50,6 +50,8 @@ int apply_mounts(const LaunchPlan& plan, int sync_fd) noexcept {
         if (const int err = ns::apply_mount(plan.mounts[i], &phase); err != 0)
             report_and_exit(sync_fd, Step::kMounts, err, static_cast<int>(i), phase);
     }
+    // The idmap namespace fd is only needed by the mounts above; the init must not keep it.
+    if (plan.workspace_idmap) ::close(plan.workspace_idmap.get());
     if (plan.send_upper_fd) {
         const int upper = ::open(ns::kUpperDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (upper < 0) return errno;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ns/userns.hpp"
 #include "util/fs.hpp"
 
 namespace nsbox::launch {
@@ -130,7 +131,25 @@ Result<ns::MountInputs> mount_inputs(const Spec& spec, const LaunchPlan& plan) {
     }
     in.setup_uid = plan.privileged_setup ? plan.host_uid : kSandboxUid;
     in.setup_gid = plan.privileged_setup ? plan.host_gid : kSandboxGid;
+    in.workspace_idmap_fd = plan.workspace_idmap.get();
     return in;
+}
+
+// Root: the workspace owner's files become the sandbox user's inside (see kIdmappedBind).
+Result<void> prepare_workspace_idmap(const Spec& spec, LaunchPlan& plan) {
+    if (!plan.privileged_setup) return {};
+    struct stat st {};
+    if (::stat(spec.workspace.value.c_str(), &st) != 0)
+        return fail(Error::from_errno(Step::kPlan, "workspace " + spec.workspace.value));
+    // Written through, a root-owned workspace would let the payload create root-owned files
+    // with any mode bits on the host (setuid included). Overlay and ro modes keep writes in the
+    // sandbox, and --output strips special bits, so only rw on a root-owned tree is refused.
+    if (spec.workspace_mode.value == WorkspaceMode::kReadWrite && (st.st_uid == 0 || st.st_gid == 0))
+        return {};
+    auto ns = ns::make_idmap_userns(st.st_uid, st.st_gid, plan.host_uid, plan.host_gid);
+    if (!ns) return fail(ns.error());
+    plan.workspace_idmap = std::move(*ns);
+    return {};
 }
 
 }  // namespace
@@ -181,6 +200,7 @@ Result<LaunchPlan> plan_launch(const Spec& spec) {
     plan.hostname = spec.hostname.value;
     plan.send_upper_fd = !spec.output_dir.empty();
     plan.cwd = kWorkspaceDir;
+    if (auto r = prepare_workspace_idmap(spec, plan); !r) return fail(r.error());
     auto inputs = mount_inputs(spec, plan);
     if (!inputs) return fail(inputs.error());
     plan.mounts = ns::plan_mounts(*inputs);

@@ -10,6 +10,7 @@
 #include "ns/mount_plan.hpp"
 #include "nsbox/result.hpp"
 #include "nsbox/spec.hpp"
+#include "nsbox/unique_fd.hpp"
 
 namespace nsbox::launch {
 
@@ -38,6 +39,7 @@ struct LaunchPlan {
     CStringArray argv;
     CStringArray envp;
     CStringArray exec_candidates;  // argv[0] resolved against the sandbox PATH, in order
+    UniqueFd workspace_idmap;      // root: user namespace for the idmapped workspace mount
 };
 
 // True when this process can set up a sandbox as real root (euid 0 with CAP_SYS_ADMIN).

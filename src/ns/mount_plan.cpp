@@ -162,10 +162,20 @@ void plan_workspace(const MountInputs& in, std::vector<MountOp>& ops) {
     const Spec& spec = *in.spec;
     const std::string target = in_new_root(kWorkspaceDir);
     const std::string host_dir = in_old_root(spec.workspace.value);
+    // Root's payload runs as an unprivileged host id; an idmapped bind shows it the workspace
+    // owner's files as its own, so it can change them as the owner could.
+    auto workspace_bind = [&](std::string to, bool ro, std::string label) {
+        MountOp op = bind(host_dir, std::move(to), ro, std::move(label));
+        if (in.workspace_idmap_fd >= 0) {
+            op.kind = MountKind::kIdmappedBind;
+            op.userns_fd = in.workspace_idmap_fd;
+        }
+        return op;
+    };
     if (spec.workspace_mode.value != WorkspaceMode::kOverlay) {
         const bool ro = spec.workspace_mode.value == WorkspaceMode::kReadOnly;
-        ops.push_back(bind(
-            host_dir, target, ro,
+        ops.push_back(workspace_bind(
+            target, ro,
             fmt::format("{}bind of workspace {}", ro ? "read-only " : "", spec.workspace.value)));
         return;
     }
@@ -177,7 +187,7 @@ void plan_workspace(const MountInputs& in, std::vector<MountOp>& ops) {
     owner.uid = in.setup_uid;
     owner.gid = in.setup_gid;
     ops.push_back(std::move(owner));
-    ops.push_back(bind(host_dir, kLowerDir, true, "bind of workspace " + spec.workspace.value));
+    ops.push_back(workspace_bind(kLowerDir, true, "bind of workspace " + spec.workspace.value));
     MountOp overlay = simple(MountKind::kOverlay, "overlay", target,
                              "overlay on workspace " + spec.workspace.value);
     overlay.flags = kNoSuidDev;

@@ -38,6 +38,7 @@ enum class MountKind : std::uint8_t {
     kMaskFile,  // bind /dev/null over `target` if it exists
     kMaskDir,   // read-only empty tmpfs over `target` if it exists
     kReadOnly,  // make the mount at `target` read-only (not recursive)
+    kIdmappedBind,  // bind `source` with its `owner` ids shown as the sandbox user's (root only)
 };
 
 struct MountOp {
@@ -52,6 +53,7 @@ struct MountOp {
     mode_t mode = 0755;
     uid_t uid = 0;
     gid_t gid = 0;
+    int userns_fd = -1;  // kIdmappedBind: the user namespace describing the id mapping
     std::string label;  // human description for error lines
 };
 
@@ -77,6 +79,7 @@ struct MountInputs {
     std::vector<bool> bind_source_is_dir;         // parallel to spec->binds
     uid_t setup_uid = 0;  // the sandbox user's ids as seen by the child during setup
     gid_t setup_gid = 0;
+    int workspace_idmap_fd = -1;  // root: map the workspace owner to the sandbox user
 };
 
 std::vector<MountOp> plan_mounts(const MountInputs& inputs);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "ns/mount_plan.hpp"
@@ -105,6 +106,28 @@ int apply_bind(const MountOp& op) noexcept {
     return set_attributes(op.target.c_str(), op.flags, op.read_only, true);
 }
 
+// open_tree + mount_setattr(MOUNT_ATTR_IDMAP) + move_mount. A filesystem without idmapped
+// mount support falls back to a plain bind: the payload then has only "other" access.
+int apply_idmapped_bind(const MountOp& op) noexcept {
+    const int tree = sys::open_tree(AT_FDCWD, op.source.c_str(),
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0) return errno;
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                    (op.read_only ? MOUNT_ATTR_RDONLY : 0);
+    attr.userns_fd = static_cast<std::uint64_t>(op.userns_fd);
+    if (sys::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) {
+        ::close(tree);
+        return apply_bind(op);
+    }
+    const int err = sys::move_mount(tree, "", AT_FDCWD, op.target.c_str(),
+                                    MOVE_MOUNT_F_EMPTY_PATH) == 0
+                        ? 0
+                        : errno;
+    ::close(tree);
+    return err;
+}
+
 int apply_mask_dir(const MountOp& op) noexcept {
     return ::mount("tmpfs", op.target.c_str(), "tmpfs",
                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555,size=4k") == 0
@@ -147,6 +170,7 @@ int run_op(const MountOp& op) noexcept {
             return apply_mask_dir(op);
         case MountKind::kReadOnly:
             return set_attributes(op.target.c_str(), 0, true, false);
+        case MountKind::kIdmappedBind: return apply_idmapped_bind(op);
     }
     return EINVAL;
 }
@@ -154,6 +178,7 @@ int run_op(const MountOp& op) noexcept {
 bool needs_mount_point(MountKind kind) noexcept {
     switch (kind) {
         case MountKind::kBind:
+        case MountKind::kIdmappedBind:
         case MountKind::kTmpfs:
         case MountKind::kProc:
         case MountKind::kDevpts:

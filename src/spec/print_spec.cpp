@@ -22,7 +22,8 @@ std::string quoted(const std::string& s) {
 
 void line(std::string& out, const std::string& key, const std::string& value,
           const Origin& origin) {
-    out += fmt::format("{:<24} = {:<40} # {}\n", key, value, origin.describe());
+    // Wide enough for env.PYTHONDONTWRITEBYTECODE; longer keys push the comment right.
+    out += fmt::format("{:<28} = {:<40} # {}\n", key, value, origin.describe());
 }
 
 std::string net_name(NetMode mode) { return mode == NetMode::kHost ? "host" : "none"; }

@@ -27,6 +27,16 @@ inline int mount_setattr(int dirfd, const char* path, unsigned flags, mount_attr
     return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof *attr));
 }
 
+inline int open_tree(int dirfd, const char* path, unsigned flags) noexcept {
+    return static_cast<int>(::syscall(SYS_open_tree, dirfd, path, flags));
+}
+
+inline int move_mount(int from_dirfd, const char* from_path, int to_dirfd, const char* to_path,
+                      unsigned flags) noexcept {
+    return static_cast<int>(
+        ::syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags));
+}
+
 inline int pidfd_send_signal(int pidfd, int sig) noexcept {
     return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }

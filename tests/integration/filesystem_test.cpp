@@ -1,6 +1,8 @@
 // The sandbox's file system: what of the host is visible, what is writable, and where writes go
 // (the workspace overlay, --output, --workspace-mode, --bind, --ro-bind, --tmpfs, /proc masks).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -301,12 +303,30 @@ TEST(Filesystem, RwWorkspaceWritesReachHost) {
 }
 
 // The caller's own directory with its ordinary mode, as `nsbox run --workspace-mode rw` gets
-// it from a user (or from root).
+// it from a user. Root's sandbox gets the same for a directory a user owns (the owner is mapped
+// to the sandbox user), but never writes through into a root-owned tree: the payload could
+// plant root-owned setuid files on the host.
 TEST(Filesystem, RwWorkspaceIsWritableWithItsOrdinaryMode) {
     const TempDir ws;  // 0755, owned by the caller
+    if (::geteuid() == 0) {
+        ASSERT_EQ(::chown(ws.path().c_str(), 1000, 1000), 0);
+    }
     RunOutput out = probe_in(ws, {"write:/workspace/new.txt"}, {"--workspace-mode", "rw"});
     ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
     EXPECT_EQ(out.probe["write:/workspace/new.txt"]["ok"], true) << out.stdout_text;
+    if (::geteuid() == 0) {
+        struct stat st {};
+        ASSERT_EQ(::stat((ws.path() / "new.txt").c_str(), &st), 0);
+        EXPECT_EQ(st.st_uid, 1000U) << "the file belongs to the workspace owner on the host";
+    }
+}
+
+TEST(Filesystem, RootRwWorkspaceOwnedByRootIsNotWritable) {
+    if (::geteuid() != 0) GTEST_SKIP() << "concerns root's sandbox only";
+    const TempDir ws;  // 0755, owned by root
+    RunOutput out = probe_in(ws, {"write:/workspace/new.txt"}, {"--workspace-mode", "rw"});
+    ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
+    EXPECT_EQ(out.probe["write:/workspace/new.txt"]["errno"], "EACCES") << out.stdout_text;
 }
 
 TEST(Filesystem, RoWorkspaceRefusesWritesWithErofs) {
