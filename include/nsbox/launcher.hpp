@@ -5,6 +5,10 @@
 // -> result. A launch that fails leaves nothing behind: the sandbox's mounts live only in its
 // own mount namespace and its processes die with its init.
 //
+// Children: when run_sandbox() returns, every process of the sandbox is dead and reaped by its
+// init, but the init itself may still be in the kernel's namespace teardown; it is reaped
+// without blocking by the next run_sandbox() call (or by the caller's reaper after exit).
+//
 // Signals: while run_sandbox() runs, SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked in the
 // calling thread and forwarded to the payload. Call it from a single-threaded process.
 #pragma once

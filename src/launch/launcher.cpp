@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <vector>
 
 #include "launch/child.hpp"
 #include "launch/clone.hpp"
@@ -73,6 +74,22 @@ class ChildGuard {
  private:
     int pidfd_;
 };
+
+// Inits that reported their result and were left in the kernel's namespace teardown. They are
+// reaped without blocking at the next launch; at process exit the kernel hands any left to the
+// caller's reaper.
+std::vector<UniqueFd>& exiting_inits() {
+    static std::vector<UniqueFd> inits;
+    return inits;
+}
+
+void reap_exited_inits() {
+    std::erase_if(exiting_inits(), [](const UniqueFd& pidfd) {
+        siginfo_t info{};
+        const int r = ::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED | WNOHANG);
+        return r != 0 || info.si_pid != 0;
+    });
+}
 
 void fill_outcome(RunResult& result, supervise::Outcome& outcome, const launch::LaunchPlan& plan) {
     if (outcome.error) {
@@ -159,6 +176,7 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
                                signal_fd,  spec.timeout.value, write_maps};
     supervise::Outcome outcome = supervise::supervise(watched);
     guard.reaped();
+    if (outcome.init_exiting) exiting_inits().push_back(std::move(child->pidfd));
     result.ended_at = std::chrono::system_clock::now();
     result.wall_time = std::chrono::steady_clock::now() - start;
     fill_outcome(result, outcome, plan);
@@ -169,6 +187,7 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
 }  // namespace
 
 Result<RunResult> run_sandbox(const Spec& spec) {
+    reap_exited_inits();
     auto plan = launch::plan_launch(spec);
     if (!plan) return fail(plan.error());
     log::debug("setup mode: {}, {} mount steps",

@@ -97,18 +97,15 @@ std::string env_value(const Spec& spec, const std::string& name) {
     return {};
 }
 
-// Small regular files of the host /etc are copied into the sandbox's /etc rather than
-// bound: a write into a tmpfs is several times cheaper than a bind mount plus its flags.
+// Regular files of the host /etc are copied into the sandbox's /etc by the child, in the
+// kernel: cheaper than a bind mount plus its flags, and the parent touches none of the data.
 void split_host_etc(ns::MountInputs& in) {
-    constexpr std::size_t kMaxCopiedFile = 256 * 1024;
     for (ns::RootEntry& entry : host_entries("/etc", kHostEtcAllowlist)) {
         if (entry.type == ns::RootEntry::Type::kFile) {
-            if (auto text = util::read_small_file("/etc/" + entry.name, kMaxCopiedFile)) {
-                in.etc_files.push_back({entry.name, std::move(*text)});
-                continue;
-            }
+            in.etc_copies.push_back(entry.name);
+        } else {
+            in.etc_entries.push_back(std::move(entry));
         }
-        in.etc_entries.push_back(std::move(entry));
     }
 }
 

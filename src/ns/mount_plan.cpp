@@ -100,6 +100,10 @@ void plan_host_etc(const MountInputs& in, std::vector<MountOp>& ops) {
                             "generated /etc/" + file.name, 0644);
         ops.push_back(std::move(op));
     }
+    for (const std::string& name : in.etc_copies) {
+        ops.push_back(simple(MountKind::kCopyFile, in_old_root("/etc/" + name),
+                             in_new_root("/etc/" + name), "copy of /etc/" + name, 0644));
+    }
     for (const RootEntry& entry : in.etc_entries) {
         const std::string target = in_new_root("/etc/" + entry.name);
         if (entry.type == RootEntry::Type::kSymlink) {

@@ -39,6 +39,7 @@ enum class MountKind : std::uint8_t {
     kMaskDir,   // read-only empty tmpfs over `target` if it exists
     kReadOnly,  // make the mount at `target` read-only (not recursive)
     kIdmappedBind,  // bind `source` with its `owner` ids shown as the sandbox user's (root only)
+    kCopyFile,      // copy the regular file `source` to `target` with `mode`
 };
 
 struct MountOp {
@@ -73,7 +74,8 @@ struct GeneratedFile {
 struct MountInputs {
     const Spec* spec = nullptr;
     std::vector<RootEntry> root_entries;          // what to take from the rootfs's top level
-    std::vector<RootEntry> etc_entries;           // host /etc entries to expose (host rootfs only)
+    std::vector<RootEntry> etc_entries;           // host /etc dirs and links to expose
+    std::vector<std::string> etc_copies;          // host /etc regular files to copy
     std::vector<std::string> prepared_etc_files;  // names present in DIR/etc (prepared rootfs)
     std::vector<GeneratedFile> etc_files;         // passwd, group, hosts, ...
     std::vector<bool> bind_source_is_dir;         // parallel to spec->binds

@@ -2,6 +2,7 @@
 // Everything here runs between clone and exec: no allocation, no exceptions, errno out.
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -93,6 +94,31 @@ int write_file(const MountOp& op) noexcept {
     return ::close(fd) == 0 ? 0 : errno;
 }
 
+int copy_file(const MountOp& op) noexcept {
+    const int in = ::open(op.source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0) return errno;
+    const int out =
+        ::open(op.target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, op.mode);
+    if (out < 0) {
+        const int err = errno;
+        ::close(in);
+        return err;
+    }
+    int err = 0;
+    for (;;) {
+        const ssize_t n = ::sendfile(out, in, nullptr, 1 << 20);
+        if (n == 0) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            err = errno;
+            break;
+        }
+    }
+    ::close(in);
+    ::close(out);
+    return err;
+}
+
 int do_mount(const char* source, const MountOp& op, const char* fstype) noexcept {
     return ::mount(source, op.target.c_str(), fstype, op.flags,
                    op.data.empty() ? nullptr : op.data.c_str()) == 0
@@ -171,6 +197,7 @@ int run_op(const MountOp& op) noexcept {
         case MountKind::kReadOnly:
             return set_attributes(op.target.c_str(), 0, true, false);
         case MountKind::kIdmappedBind: return apply_idmapped_bind(op);
+        case MountKind::kCopyFile: return copy_file(op);
     }
     return EINVAL;
 }

@@ -90,6 +90,12 @@ Outcome supervise(const Watched& w) {
             timer.reset();
         }
         if (fds[0].revents & POLLIN) break;
+        // The init reported the payload's status and closed the socket after killing and
+        // reaping everything else: what remains is the kernel's namespace teardown.
+        if (out.payload_status && !sync_open) {
+            out.init_exiting = true;
+            return out;
+        }
     }
     siginfo_t info{};
     if (sys::retry_eintr(

@@ -30,11 +30,14 @@ struct Outcome {
     std::optional<int> payload_status;       // wait status the init reported
     std::optional<siginfo_t> init_exit;      // how the init itself ended
     bool timed_out = false;
+    bool init_exiting = false;  // returned before the init was reaped (see supervise())
     UniqueFd upper_fd;
     std::optional<Error> error;  // a parent-side failure while supervising
 };
 
-// Returns when the init has exited and been reaped.
+// Returns when the init has been reaped, or, earlier, when it has reported the payload's status
+// and closed the socket (`init_exiting`): it is then past running any code and only the kernel's
+// namespace teardown remains; the caller reaps it later.
 Outcome supervise(const Watched& watched);
 
 }  // namespace nsbox::supervise
