@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Sets everything up and runs every test suite: as root and again as an unprivileged user
-# (created if missing), since rootless is how most people run nsbox.
-#   scripts/test.sh            all suites
-# Environment: NSBOX_TEST_USER (default nsboxtest), NSBOX_BUILD_DIR, NSBOX_CTEST_ARGS.
+# Sets everything up and runs every test suite: lint, the unit and integration suites as root,
+# again under AddressSanitizer and UndefinedBehaviorSanitizer, and again as an unprivileged
+# user (created if missing), since rootless is how most people run nsbox.
+#   scripts/test.sh
+# Environment: NSBOX_TEST_USER (default nsboxtest), NSBOX_BUILD_DIR, NSBOX_CTEST_ARGS,
+# NSBOX_SKIP_SANITIZERS=1 to skip the sanitizer build.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,14 +12,25 @@ BUILD_DIR=${NSBOX_BUILD_DIR:-$ROOT/build}
 TEST_USER=${NSBOX_TEST_USER:-nsboxtest}
 LABELS='unit|integration'
 
-"$ROOT/scripts/setup.sh" python3-numpy
+"$ROOT/scripts/setup.sh" python3-numpy clang-format clang-tidy
 
 run_suites() {  # BUILD_DIR, as the current user
     ctest --test-dir "$1" -L "$LABELS" --output-on-failure -j2 ${NSBOX_CTEST_ARGS:-}
 }
 
+echo "== lint =="
+NSBOX_BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/lint.sh"
+
 echo "== test suites as $(id -un) (uid $(id -u)) =="
 run_suites "$BUILD_DIR"
+
+if [[ -z ${NSBOX_SKIP_SANITIZERS:-} ]]; then
+    echo "== test suites under AddressSanitizer + UndefinedBehaviorSanitizer =="
+    NSBOX_BUILD_DIR="$BUILD_DIR-sanitize" NSBOX_BUILD_TYPE=Debug \
+        NSBOX_CMAKE_ARGS="-DNSBOX_SANITIZE=address,undefined" "$ROOT/scripts/setup.sh" >/dev/null
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        run_suites "$BUILD_DIR-sanitize"
+fi
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "== not root: the root run above was the rootless run; skipping the second pass =="

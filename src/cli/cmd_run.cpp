@@ -105,7 +105,8 @@ void summarize(const Spec& spec, const RunResult& r) {
     if (r.reason == Reason::kTimeout)
         log::warn("timed out after {:.1f}s: the sandbox was killed",
                   spec.timeout.value.count() / 1000.0);
-    if (r.export_error) std::fprintf(stderr, "nsbox: --output: %s\n", r.export_error->message().c_str());
+    if (r.export_error)
+        std::fprintf(stderr, "nsbox: --output: %s\n", r.export_error->message().c_str());
     if (r.exported) {
         log::info("exported {} file(s), {} bytes to {}{}", r.exported->written.size(),
                   r.exported->bytes, spec.output_dir,
@@ -116,7 +117,6 @@ void summarize(const Spec& spec, const RunResult& r) {
     log::info("{} with exit code {} after {:.3f}s", reason_name(r.reason), r.exit_code,
               std::chrono::duration<double>(r.wall_time).count());
 }
-
 
 // A payload that succeeded while its requested report or files were lost is not a success.
 int final_exit_code(const RunResult& result, bool report_written) {

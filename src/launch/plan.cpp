@@ -141,7 +141,8 @@ Result<void> prepare_workspace_idmap(const Spec& spec, LaunchPlan& plan) {
     // Written through, a root-owned workspace would let the payload create root-owned files
     // with any mode bits on the host (setuid included). Overlay and ro modes keep writes in the
     // sandbox, and --output strips special bits, so only rw on a root-owned tree is refused.
-    if (spec.workspace_mode.value == WorkspaceMode::kReadWrite && (st.st_uid == 0 || st.st_gid == 0))
+    if (spec.workspace_mode.value == WorkspaceMode::kReadWrite &&
+        (st.st_uid == 0 || st.st_gid == 0))
         return {};
     auto ns = ns::make_idmap_userns(st.st_uid, st.st_gid, plan.host_uid, plan.host_gid);
     if (!ns) return fail(ns.error());

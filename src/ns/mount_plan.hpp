@@ -26,18 +26,18 @@ inline constexpr const char* kLowerDir = "/lower";    // the workspace bound in 
 inline constexpr const char* kGeneratedDir = "/gen";  // generated files for a prepared rootfs
 
 enum class MountKind : std::uint8_t {
-    kBind,      // bind `source` on `target` (recursive), optionally read-only
-    kTmpfs,     // tmpfs with `data` options
-    kProc,      // fresh procfs for the sandbox's pid namespace
-    kDevpts,    // new devpts instance
-    kOverlay,   // overlayfs with `data` options
-    kSymlink,   // symlink at `target` pointing to `source`
-    kMkdir,     // directory `target` with `mode`
-    kFile,      // regular file `target` with content `source` and `mode`
-    kChown,     // chown `target` to uid/gid
-    kMaskFile,  // bind /dev/null over `target` if it exists
-    kMaskDir,   // read-only empty tmpfs over `target` if it exists
-    kReadOnly,  // make the mount at `target` read-only (not recursive)
+    kBind,          // bind `source` on `target` (recursive), optionally read-only
+    kTmpfs,         // tmpfs with `data` options
+    kProc,          // fresh procfs for the sandbox's pid namespace
+    kDevpts,        // new devpts instance
+    kOverlay,       // overlayfs with `data` options
+    kSymlink,       // symlink at `target` pointing to `source`
+    kMkdir,         // directory `target` with `mode`
+    kFile,          // regular file `target` with content `source` and `mode`
+    kChown,         // chown `target` to uid/gid
+    kMaskFile,      // bind /dev/null over `target` if it exists
+    kMaskDir,       // read-only empty tmpfs over `target` if it exists
+    kReadOnly,      // make the mount at `target` read-only (not recursive)
     kIdmappedBind,  // bind `source` with its `owner` ids shown as the sandbox user's (root only)
     kCopyFile,      // copy the regular file `source` to `target` with `mode`
 };
@@ -55,7 +55,7 @@ struct MountOp {
     uid_t uid = 0;
     gid_t gid = 0;
     int userns_fd = -1;  // kIdmappedBind: the user namespace describing the id mapping
-    std::string label;  // human description for error lines
+    std::string label;   // human description for error lines
 };
 
 // A top-level entry of the rootfs (the host's / or a prepared directory), read by the parent.

@@ -146,10 +146,10 @@ int apply_idmapped_bind(const MountOp& op) noexcept {
         ::close(tree);
         return apply_bind(op);
     }
-    const int err = sys::move_mount(tree, "", AT_FDCWD, op.target.c_str(),
-                                    MOVE_MOUNT_F_EMPTY_PATH) == 0
-                        ? 0
-                        : errno;
+    const int err =
+        sys::move_mount(tree, "", AT_FDCWD, op.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0
+            ? 0
+            : errno;
     ::close(tree);
     return err;
 }
@@ -196,8 +196,10 @@ int run_op(const MountOp& op) noexcept {
             return apply_mask_dir(op);
         case MountKind::kReadOnly:
             return set_attributes(op.target.c_str(), 0, true, false);
-        case MountKind::kIdmappedBind: return apply_idmapped_bind(op);
-        case MountKind::kCopyFile: return copy_file(op);
+        case MountKind::kIdmappedBind:
+            return apply_idmapped_bind(op);
+        case MountKind::kCopyFile:
+            return copy_file(op);
     }
     return EINVAL;
 }

@@ -3,10 +3,9 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <unistd.h>
-
 #include <sched.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "launch/clone.hpp"
 #include "nsbox/spec.hpp"
@@ -61,9 +60,9 @@ Result<UniqueFd> make_idmap_userns(uid_t owner_uid, gid_t owner_gid, uid_t to_ui
     };
     auto mapped = write_maps(holder->pid, fmt::format("{} {} 1\n", owner_uid, to_uid),
                              fmt::format("{} {} 1\n", owner_gid, to_gid));
-    UniqueFd ns{mapped ? ::open(fmt::format("/proc/{}/ns/user", holder->pid).c_str(),
-                                O_RDONLY | O_CLOEXEC)
-                       : -1};
+    UniqueFd ns{
+        mapped ? ::open(fmt::format("/proc/{}/ns/user", holder->pid).c_str(), O_RDONLY | O_CLOEXEC)
+               : -1};
     const int err = errno;
     reap();
     if (!mapped) return fail(mapped.error());

@@ -124,7 +124,8 @@ Result<std::string> check_script(const std::string& script, const HostContext& h
         return fail(Error::cannot_execute(Step::kValidate, EISDIR, "script " + script));
     // Root's access() always succeeds, but root's payload is not root: it needs a read bit
     // (its owner's, once the workspace owner is mapped to the sandbox user).
-    const bool readable = ::geteuid() == 0 ? (st.st_mode & 0444) != 0 : ::access(path.c_str(), R_OK) == 0;
+    const bool readable =
+        ::geteuid() == 0 ? (st.st_mode & 0444) != 0 : ::access(path.c_str(), R_OK) == 0;
     if (!readable) {
         return fail(Error::cannot_execute(Step::kValidate, ::geteuid() == 0 ? EACCES : errno,
                                           "script " + script));

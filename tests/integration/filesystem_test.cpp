@@ -1,9 +1,8 @@
 // The sandbox's file system: what of the host is visible, what is writable, and where writes go
 // (the workspace overlay, --output, --workspace-mode, --bind, --ro-bind, --tmpfs, /proc masks).
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>

@@ -7,20 +7,19 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace nsbox::test {
 
 struct RunOutput {
-    int exit_code = -1;       // 128+N when nsbox itself died of signal N
+    int exit_code = -1;  // 128+N when nsbox itself died of signal N
     std::string stdout_text;
     std::string stderr_text;
-    nlohmann::json probe;     // the last stdout line parsed as JSON, or null
-    bool timed_out = false;   // the harness had to kill nsbox (a test failure in itself)
+    nlohmann::json probe;    // the last stdout line parsed as JSON, or null
+    bool timed_out = false;  // the harness had to kill nsbox (a test failure in itself)
 };
 
 struct RunSettings {

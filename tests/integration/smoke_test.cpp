@@ -7,7 +7,8 @@ namespace nsbox::test {
 
 TEST(Smoke, ProbeRunsInside) {
     TempDir ws;
-    const RunOutput out = run_nsbox(probe_command({"ping", "ids"}, {"--workspace", ws.path().string()}));
+    const RunOutput out =
+        run_nsbox(probe_command({"ping", "ids"}, {"--workspace", ws.path().string()}));
     ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
     EXPECT_EQ(out.probe.value("pong", false), true) << out.stdout_text;
 }
