@@ -14,8 +14,6 @@
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
-extern char** environ;
-
 namespace nsbox::cli {
 namespace {
 

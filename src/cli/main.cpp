@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
     try {
-        return nsbox::cli::main(argc, argv);
+        return nsbox::cli::run_cli(argc, argv);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "nsbox: internal error: %s\n", e.what());
     } catch (...) {

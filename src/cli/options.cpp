@@ -68,7 +68,7 @@ std::optional<std::string> take_command(const CLI::App& app, const CLI::App& run
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_cli(int argc, char** argv) {
     CLI::App app{"nsbox: run untrusted code in a rootless Linux sandbox", "nsbox"};
     app.set_version_flag("--version", std::string("nsbox ") + NSBOX_VERSION);
     app.require_subcommand(1);

@@ -37,7 +37,7 @@ struct CheckOptions {
 int run_command(const RunOptions& options, const std::vector<std::string>& argv);
 int check_command(const CheckOptions& options);
 
-// Parses argv and dispatches; returns the process exit code.
-int main(int argc, char** argv);
+// Parses argv and dispatches; returns the process exit code. May throw (main catches).
+int run_cli(int argc, char** argv);
 
 }  // namespace nsbox::cli

@@ -87,7 +87,7 @@ std::vector<std::string> prepared_etc_names(const std::string& rootfs) {
 
 std::string resolv_conf_for(const Spec& spec) {
     if (spec.network.value != NetMode::kHost) return "# no network in this sandbox\n";
-    auto text = util::read_small_file("/etc/resolv.conf", 64 * 1024);
+    auto text = util::read_small_file("/etc/resolv.conf", std::size_t{64} * 1024);
     return text ? *text : std::string{};
 }
 
