@@ -29,10 +29,11 @@ if [[ $(id -u) -eq 0 && -z ${NSBOX_BENCH_AS_ROOT:-} ]]; then
     chmod -R a+rX "$WORK"
     trap 'rm -rf "$WORK"' EXIT
     args=(--runs "$RUNS")
-    [[ -n $MARKDOWN ]] && args+=(--markdown "$WORK/table.md")
+    mkdir -m 1777 "$WORK/out"
+    [[ -n $MARKDOWN ]] && args+=(--markdown "$WORK/out/table.md")
     runuser -u "$BENCH_USER" -- env NSBOX_BENCH_BIN="$WORK/bin/nsbox" NSBOX_BENCH_AS_ROOT=no \
         bash "$WORK/bench.sh" "${args[@]}"
-    [[ -n $MARKDOWN ]] && cp "$WORK/table.md" "$MARKDOWN"
+    [[ -n $MARKDOWN ]] && cp "$WORK/out/table.md" "$MARKDOWN"
     exit 0
 fi
 

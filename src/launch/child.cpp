@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <string_view>
 
 #include "launch/sync.hpp"
 #include "ns/stage.hpp"
@@ -23,6 +24,8 @@ namespace {
 // The payload starts on a stack of its own (g_payload_stack); AddressSanitizer cannot follow
 // that switch and warns before every noreturn call, so those functions are not instrumented.
 #define NSBOX_ON_PAYLOAD_STACK __attribute__((no_sanitize("address")))
+
+constexpr std::string_view kDenySetgroups = "deny\n";
 
 [[noreturn]] NSBOX_ON_PAYLOAD_STACK void report_and_exit(int sync_fd, Step step, int err,
                                                          int index = -1, int phase = 0) noexcept {
@@ -45,6 +48,32 @@ int wait_for(int sync_fd, MsgKind expected) noexcept {
     if (r == 0) ::_exit(125);
     if (r < 0) return -r;
     return msg.kind == expected ? 0 : EPROTO;
+}
+
+// The parent's end of the socket closes only when the parent dies. Checked after arming the
+// parent-death signal, which would not fire for a parent that died before.
+void exit_if_parent_gone(int sync_fd) noexcept {
+    char byte;
+    if (::recv(sync_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) ::_exit(125);
+}
+
+int write_proc_self(const char* file, std::string_view content) noexcept {
+    const int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    const ssize_t n = ::write(fd, content.data(), content.size());
+    const int err = n == static_cast<ssize_t>(content.size()) ? 0 : (n < 0 ? errno : EIO);
+    ::close(fd);
+    return err;
+}
+
+// Rootless: the creator of a user namespace may map its own uid and gid into it (setgroups
+// denied first), so the child does it without a round trip to the parent.
+int map_own_ids(const LaunchPlan& plan) noexcept {
+    if (plan.privileged_setup) return 0;
+    if (const int err = write_proc_self("/proc/self/setgroups", kDenySetgroups); err != 0)
+        return err;
+    if (const int err = write_proc_self("/proc/self/uid_map", plan.uid_map); err != 0) return err;
+    return write_proc_self("/proc/self/gid_map", plan.gid_map);
 }
 
 int apply_mounts(const LaunchPlan& plan, int sync_fd) noexcept {
@@ -86,8 +115,7 @@ int become_sandbox_user(int sync_fd) noexcept {
     // Changing credentials clears the parent-death signal: re-arm it, then make sure the
     // parent did not die in between (the socket would be at EOF).
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno;
-    char byte;
-    if (::recv(sync_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) ::_exit(125);
+    exit_if_parent_gone(sync_fd);
     return 0;
 }
 
@@ -163,8 +191,8 @@ pid_t spawn_payload(const LaunchPlan& plan, int sync_fd) noexcept {
     sigfillset(&all);
     ::sigprocmask(SIG_BLOCK, &all, nullptr);
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) report_and_exit(sync_fd, Step::kSync, errno);
-    if (const int err = wait_for(sync_fd, MsgKind::kRelease); err != 0)
-        report_and_exit(sync_fd, Step::kSync, err);
+    exit_if_parent_gone(sync_fd);
+    if (const int err = map_own_ids(plan); err != 0) report_and_exit(sync_fd, Step::kIdMaps, err);
     if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
     if (const int err = apply_mounts(plan, sync_fd); err != 0)
         report_and_exit(sync_fd, Step::kMounts, err);

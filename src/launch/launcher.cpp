@@ -161,16 +161,11 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
     ChildGuard guard(child->pidfd.get());
     child_end.reset();
 
+    // Rootless children map their own ids; root's child asks once it has entered its late
+    // user namespace (kUsernsReady).
     auto write_maps = [&] {
         return ns::write_id_maps(child->pid, child->pidfd.get(), plan.host_uid, plan.host_gid);
     };
-    if (!plan.privileged_setup) {
-        if (auto r = write_maps(); !r) return fail(r.error());
-    }
-    launch::SyncMsg release;
-    release.kind = launch::MsgKind::kRelease;
-    if (const int err = launch::send_msg(parent_end.get(), release); err != 0)
-        return fail(Error::system(Step::kSync, err, "release the sandbox"));
 
     supervise::Watched watched{child->pid, child->pidfd.get(), parent_end.get(),
                                signal_fd,  spec.timeout.value, write_maps};

@@ -3,6 +3,7 @@
 #include "launch/plan.hpp"
 
 #include <dirent.h>
+#include <fmt/core.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -191,6 +192,8 @@ Result<LaunchPlan> plan_launch(const Spec& spec) {
     plan.privileged_setup = running_as_privileged_root();
     plan.host_uid = plan.privileged_setup ? kOverflowId : ::getuid();
     plan.host_gid = plan.privileged_setup ? kOverflowId : ::getgid();
+    plan.uid_map = fmt::format("{} {} 1\n", kSandboxUid, plan.host_uid);
+    plan.gid_map = fmt::format("{} {} 1\n", kSandboxGid, plan.host_gid);
     plan.new_net = spec.network.value == NetMode::kNone;
     plan.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
     if (plan.new_net) plan.clone_flags |= CLONE_NEWNET;

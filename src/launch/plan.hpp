@@ -35,6 +35,8 @@ struct LaunchPlan {
     bool send_upper_fd = false;
     uid_t host_uid = 0;  // host ids the sandbox user maps to
     gid_t host_gid = 0;
+    std::string uid_map;  // rootless: the lines the child writes to its own uid_map, gid_map
+    std::string gid_map;
     std::string cwd;
     CStringArray argv;
     CStringArray envp;

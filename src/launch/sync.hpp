@@ -10,8 +10,7 @@
 namespace nsbox::launch {
 
 enum class MsgKind : std::uint32_t {
-    kRelease = 1,  // parent -> child: id maps are written, go on
-    kFailure,      // child -> parent: `step` failed with `err` (mount op `index`, `phase`)
+    kFailure = 1,  // child -> parent: `step` failed with `err` (mount op `index`, `phase`)
     kUsernsReady,  // child -> parent: entered its user namespace, write the id maps
     kMapsDone,     // parent -> child
     kUpperFd,      // child -> parent: carries the workspace upper-layer dir fd
@@ -19,7 +18,7 @@ enum class MsgKind : std::uint32_t {
 };
 
 struct SyncMsg {
-    MsgKind kind = MsgKind::kRelease;
+    MsgKind kind = MsgKind::kFailure;
     Step step = Step::kNone;
     std::int32_t err = 0;
     std::int32_t index = -1;

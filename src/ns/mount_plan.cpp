@@ -110,8 +110,9 @@ void plan_host_etc(const MountInputs& in, std::vector<MountOp>& ops) {
             ops.push_back(simple(MountKind::kSymlink, entry.link_target, target,
                                  "symlink /etc/" + entry.name));
         } else {
-            MountOp op = bind(in_old_root("/etc/" + entry.name), target, true,
-                              "read-only bind of /etc/" + entry.name, kNoSuidDevExec);
+            // Flags come from one recursive pass over /etc at the end of the plan.
+            MountOp op = bind(in_old_root("/etc/" + entry.name), target, false,
+                              "read-only bind of /etc/" + entry.name, 0);
             op.source_is_dir = entry.type == RootEntry::Type::kDir;
             ops.push_back(std::move(op));
         }
@@ -200,6 +201,36 @@ void plan_workspace(const MountInputs& in, std::vector<MountOp>& ops) {
     ops.push_back(std::move(overlay));
 }
 
+// One recursive mount_setattr for a whole subtree instead of one per bind below it.
+MountOp read_only_tree(std::string target, std::string label) {
+    MountOp op = simple(MountKind::kReadOnly, {}, std::move(target), std::move(label));
+    op.flags = kNoSuidDevExec;
+    op.recursive = true;
+    return op;
+}
+
+bool is_below(const std::string& path, const std::string& dir) {
+    return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+           path[dir.size()] == '/';
+}
+
+void precreate_mount_points_under(const MountInputs& in, const std::string& dir,
+                                  std::vector<MountOp>& ops) {
+    const Spec& spec = *in.spec;
+    for (std::size_t i = 0; i < spec.binds.size(); ++i) {
+        if (!is_below(spec.binds[i].dest, dir)) continue;
+        const bool is_dir = i >= in.bind_source_is_dir.size() || in.bind_source_is_dir[i];
+        ops.push_back(simple(is_dir ? MountKind::kMkdir : MountKind::kFile, {},
+                             in_new_root(spec.binds[i].dest), "mount point " + spec.binds[i].dest,
+                             is_dir ? 0755 : 0644));
+    }
+    for (const TmpfsSpec& t : spec.tmpfs) {
+        if (is_below(t.dest, dir))
+            ops.push_back(
+                simple(MountKind::kMkdir, {}, in_new_root(t.dest), "mount point " + t.dest));
+    }
+}
+
 std::string user_label(const std::string& what, const Origin& origin) {
     return fmt::format("{} ({})", what, origin.describe());
 }
@@ -265,6 +296,10 @@ std::vector<MountOp> plan_mounts(const MountInputs& in) {
     plan_rootfs(in, ops);
     if (spec.rootfs.value == "host") {
         plan_host_etc(in, ops);
+        // Mount points for user mounts below /etc are made now: the whole /etc tree turns
+        // read-only here, in one recursive pass, and the user mounts keep their own flags.
+        precreate_mount_points_under(in, "/etc", ops);
+        ops.push_back(read_only_tree(in_new_root("/etc"), "read-only /etc"));
     } else {
         plan_prepared_etc(in, ops);
     }
@@ -279,9 +314,7 @@ std::vector<MountOp> plan_mounts(const MountInputs& in) {
     plan_workspace(in, ops);
     plan_user_mounts(in, ops);
     plan_proc_masks(ops);
-    // Last, so that user mounts below /etc and / could still create their mount points.
-    if (spec.rootfs.value == "host")
-        ops.push_back(simple(MountKind::kReadOnly, {}, in_new_root("/etc"), "read-only /etc"));
+    // Last, so that user mounts below / could still create their mount points.
     ops.push_back(simple(MountKind::kReadOnly, {}, kNewRoot, "read-only sandbox root"));
     return ops;
 }

@@ -49,6 +49,7 @@ struct MountOp {
     std::string data;
     unsigned long flags = 0;  // MS_NOSUID | MS_NODEV | MS_NOEXEC for new mounts
     bool read_only = false;
+    bool recursive = false;     // kReadOnly: apply to the whole subtree
     bool optional = false;      // skip when the source or target does not exist
     bool source_is_dir = true;  // decides whether the mount point is a dir or an empty file
     mode_t mode = 0755;

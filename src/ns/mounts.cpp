@@ -35,12 +35,18 @@ int make_parents(const char* path) noexcept {
 }
 
 int try_make_mount_point(const MountOp& op) noexcept {
-    if (op.source_is_dir)
-        return ::mkdir(op.target.c_str(), 0755) == 0 || errno == EEXIST ? 0 : errno;
-    const int fd = ::open(op.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return errno;
-    ::close(fd);
-    return 0;
+    int err = 0;
+    if (op.source_is_dir) {
+        if (::mkdir(op.target.c_str(), 0755) != 0) err = errno;
+    } else {
+        const int fd = ::open(op.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd >= 0) ::close(fd);
+        err = fd < 0 ? errno : 0;
+    }
+    // An existing mount point is fine, also on a read-only filesystem (a precreated one).
+    struct stat st {};
+    if (err != 0 && err != ENOENT && ::lstat(op.target.c_str(), &st) == 0) return 0;
+    return err;
 }
 
 // Parents usually exist already (the plan creates them in order), so they are only created
@@ -195,7 +201,7 @@ int run_op(const MountOp& op) noexcept {
         case MountKind::kMaskDir:
             return apply_mask_dir(op);
         case MountKind::kReadOnly:
-            return set_attributes(op.target.c_str(), 0, true, false);
+            return set_attributes(op.target.c_str(), op.flags, true, op.recursive);
         case MountKind::kIdmappedBind:
             return apply_idmapped_bind(op);
         case MountKind::kCopyFile:

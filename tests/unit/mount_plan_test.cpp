@@ -98,10 +98,12 @@ TEST(MountPlan, NewMountsNeverAllowSetuid) {
         const bool is_new_mount = op.kind == MountKind::kBind || op.kind == MountKind::kTmpfs ||
                                   op.kind == MountKind::kProc || op.kind == MountKind::kDevpts ||
                                   op.kind == MountKind::kOverlay;
-        // A bind of one device node cannot carry an executable, so it needs no flags.
+        // A bind of one device node cannot carry an executable, so it needs no flags; binds
+        // below /etc get theirs from the recursive read-only pass over /etc.
         const bool device_node = op.kind == MountKind::kBind && !op.source_is_dir &&
                                  op.target.rfind("/newroot/dev/", 0) == 0;
-        if (is_new_mount && !device_node) {
+        const bool under_etc = op.target.rfind("/newroot/etc/", 0) == 0;
+        if (is_new_mount && !device_node && !under_etc) {
             EXPECT_TRUE(op.flags & MS_NOSUID) << op.label;
         }
     }
@@ -169,8 +171,16 @@ TEST(MountPlan, AllowlistedHostEtcEntriesAreExposedReadOnly) {
     const MountOp* ssl = find_op(ops, MountKind::kBind, "/newroot/etc/ssl");
     ASSERT_NE(ssl, nullptr);
     EXPECT_EQ(ssl->source, "/oldroot/etc/ssl");
-    EXPECT_TRUE(ssl->read_only);
     EXPECT_TRUE(ssl->source_is_dir);
+    // Read-only, nosuid, nodev and noexec come from one recursive pass over /etc after it.
+    const int ssl_index = index_of(ops, MountKind::kBind, "/newroot/etc/ssl");
+    const int pass = index_of(ops, MountKind::kReadOnly, "/newroot/etc");
+    ASSERT_GE(pass, 0);
+    EXPECT_LT(ssl_index, pass);
+    const MountOp& etc_pass = ops[static_cast<std::size_t>(pass)];
+    EXPECT_TRUE(etc_pass.recursive);
+    EXPECT_TRUE((etc_pass.flags & MS_NOSUID) && (etc_pass.flags & MS_NODEV) &&
+                (etc_pass.flags & MS_NOEXEC));
     const MountOp* cache = find_op(ops, MountKind::kBind, "/newroot/etc/ld.so.cache");
     ASSERT_NE(cache, nullptr);
     EXPECT_FALSE(cache->source_is_dir) << "a file needs a file mount point";
@@ -424,19 +434,24 @@ TEST(MountPlan, UserBindOverABaseDirectoryReplacesIt) {
     EXPECT_EQ(home[0]->source, "/oldroot/srv/home");
 }
 
-TEST(MountPlan, UserBindUnderEtcIsMountedBeforeEtcBecomesReadOnly) {
-    // The child creates the mount point inside the /etc tmpfs; once /etc is read-only that
-    // mkdir/open fails with EROFS, so every mount under /etc must precede the read-only step.
+TEST(MountPlan, UserBindUnderEtcHasItsMountPointMadeBeforeEtcBecomesReadOnly) {
+    // Once /etc is read-only no mount point can be created in it, so the plan makes one for
+    // each user mount below /etc first; the user mount itself comes later with its own flags
+    // (a recursive read-only pass after it would turn a writable bind read-only).
     Spec spec = base_spec();
     spec.binds.push_back({"/srv/pip.conf", "/etc/pip.conf", true, Origin::cli()});
     MountInputs in = host_inputs(spec);
     in.bind_source_is_dir = {false};
     const auto ops = plan_mounts(in);
-    const int bind = index_of(ops, MountKind::kBind, "/newroot/etc/pip.conf");
+    const int mount_point = index_of(ops, MountKind::kFile, "/newroot/etc/pip.conf");
     const int read_only = index_of(ops, MountKind::kReadOnly, "/newroot/etc");
-    ASSERT_GE(bind, 0);
+    const int bind = index_of(ops, MountKind::kBind, "/newroot/etc/pip.conf");
+    ASSERT_GE(mount_point, 0);
     ASSERT_GE(read_only, 0);
-    EXPECT_LT(bind, read_only);
+    ASSERT_GE(bind, 0);
+    EXPECT_LT(mount_point, read_only);
+    EXPECT_LT(read_only, bind);
+    EXPECT_TRUE(ops[static_cast<std::size_t>(read_only)].recursive);
 }
 
 TEST(MountPlan, SetupIdsOnlyAppearWhereTheSandboxUserNeedsOwnership) {
