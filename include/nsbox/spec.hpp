@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nsbox {
@@ -42,6 +43,13 @@ struct Sourced {
 
 enum class NetMode : std::uint8_t { kNone, kHost };
 enum class WorkspaceMode : std::uint8_t { kOverlay, kReadWrite, kReadOnly };
+
+// The names used in profiles, on the command line and in reports: "none"/"host",
+// "overlay"/"rw"/"ro".
+std::string_view net_mode_name(NetMode mode) noexcept;
+std::string_view workspace_mode_name(WorkspaceMode mode) noexcept;
+std::optional<NetMode> parse_net_mode(std::string_view name) noexcept;
+std::optional<WorkspaceMode> parse_workspace_mode(std::string_view name) noexcept;
 
 struct BindSpec {
     std::string source;  // host path (absolute after validation)

@@ -53,13 +53,9 @@ Result<Settings> settings_from_flags(const RunOptions& o) {
     Settings s;
     if (!o.rootfs.empty()) s.rootfs = from_cli(o.rootfs);
     if (!o.hostname.empty()) s.hostname = from_cli(o.hostname);
-    if (!o.net.empty()) s.network = from_cli(o.net == "host" ? NetMode::kHost : NetMode::kNone);
-    if (!o.workspace_mode.empty()) {
-        const WorkspaceMode mode = o.workspace_mode == "rw"   ? WorkspaceMode::kReadWrite
-                                   : o.workspace_mode == "ro" ? WorkspaceMode::kReadOnly
-                                                              : WorkspaceMode::kOverlay;
-        s.workspace_mode = from_cli(mode);
-    }
+    // CLI11 has already restricted both values to the known names.
+    if (auto net = parse_net_mode(o.net)) s.network = from_cli(*net);
+    if (auto mode = parse_workspace_mode(o.workspace_mode)) s.workspace_mode = from_cli(*mode);
     if (!o.timeout.empty()) {
         const auto timeout = parse_duration(o.timeout);
         if (!timeout)

@@ -24,18 +24,6 @@ json error_json(const Error& error) {
             {"errno", error.sys_errno}};
 }
 
-const char* workspace_mode(WorkspaceMode mode) {
-    switch (mode) {
-        case WorkspaceMode::kReadWrite:
-            return "rw";
-        case WorkspaceMode::kReadOnly:
-            return "ro";
-        case WorkspaceMode::kOverlay:
-            break;
-    }
-    return "overlay";
-}
-
 json sandbox_json(const Spec& spec, const RunResult* result) {
     json namespaces = {"user", "mount", "pid", "ipc", "uts", "cgroup"};
     if (spec.network.value == NetMode::kNone) namespaces.push_back("net");
@@ -45,8 +33,8 @@ json sandbox_json(const Spec& spec, const RunResult* result) {
         {"rootfs", spec.rootfs.value == "host" ? json("host") : json(spec.rootfs.value)},
         {"rootfs_kind", spec.rootfs.value == "host" ? "host" : "directory"},
         {"workspace", spec.workspace.value},
-        {"workspace_mode", workspace_mode(spec.workspace_mode.value)},
-        {"network", spec.network.value == NetMode::kHost ? "host" : "none"},
+        {"workspace_mode", workspace_mode_name(spec.workspace_mode.value)},
+        {"network", net_mode_name(spec.network.value)},
         {"hostname", spec.hostname.value},
         {"namespaces", namespaces},
         {"timeout_s", spec.timeout.value.count() / 1000.0},

@@ -26,20 +26,6 @@ void line(std::string& out, const std::string& key, const std::string& value,
     out += fmt::format("{:<28} = {:<40} # {}\n", key, value, origin.describe());
 }
 
-std::string net_name(NetMode mode) { return mode == NetMode::kHost ? "host" : "none"; }
-
-std::string workspace_mode_name(WorkspaceMode mode) {
-    switch (mode) {
-        case WorkspaceMode::kReadWrite:
-            return "rw";
-        case WorkspaceMode::kReadOnly:
-            return "ro";
-        case WorkspaceMode::kOverlay:
-            break;
-    }
-    return "overlay";
-}
-
 }  // namespace
 
 std::string Origin::describe() const {
@@ -58,12 +44,13 @@ std::string render_spec(const Spec& spec) {
     std::string out = fmt::format("# profile {} ({})\n", spec.profile_name, spec.profile_path);
     line(out, "sandbox.rootfs", quoted(spec.rootfs.value), spec.rootfs.origin);
     line(out, "sandbox.hostname", quoted(spec.hostname.value), spec.hostname.origin);
-    line(out, "sandbox.network", quoted(net_name(spec.network.value)), spec.network.origin);
+    line(out, "sandbox.network", quoted(std::string(net_mode_name(spec.network.value))),
+         spec.network.origin);
     line(out, "sandbox.timeout",
          quoted(spec.timeout.value.count() == 0 ? "none" : format_duration(spec.timeout.value)),
          spec.timeout.origin);
     line(out, "workspace.path", quoted(spec.workspace.value), spec.workspace.origin);
-    line(out, "workspace.mode", quoted(workspace_mode_name(spec.workspace_mode.value)),
+    line(out, "workspace.mode", quoted(std::string(workspace_mode_name(spec.workspace_mode.value))),
          spec.workspace_mode.origin);
     line(out, "workspace.size", quoted(format_size(spec.workspace_size.value)),
          spec.workspace_size.origin);

@@ -72,18 +72,9 @@ Handler scalar(std::optional<Sourced<T>> Settings::*field, Parse parse, const ch
 
 std::optional<std::string> any_string(const std::string& s) { return s; }
 
-std::optional<NetMode> parse_net(const std::string& s) {
-    if (s == "none") return NetMode::kNone;
-    if (s == "host") return NetMode::kHost;
-    return std::nullopt;
-}
+std::optional<NetMode> parse_net(const std::string& s) { return parse_net_mode(s); }
 
-std::optional<WorkspaceMode> parse_workspace_mode(const std::string& s) {
-    if (s == "overlay") return WorkspaceMode::kOverlay;
-    if (s == "rw") return WorkspaceMode::kReadWrite;
-    if (s == "ro") return WorkspaceMode::kReadOnly;
-    return std::nullopt;
-}
+std::optional<WorkspaceMode> parse_mode(const std::string& s) { return parse_workspace_mode(s); }
 
 std::optional<std::chrono::milliseconds> parse_timeout(const std::string& s) {
     if (s == "none") return std::chrono::milliseconds{0};
@@ -173,7 +164,7 @@ const std::vector<std::pair<std::string, Handler>>& schema() {
         {"sandbox.timeout",
          scalar(&Settings::timeout, parse_timeout, "a duration such as \"30s\" or \"none\"")},
         {"workspace.mode",
-         scalar(&Settings::workspace_mode, parse_workspace_mode, "\"overlay\", \"rw\" or \"ro\"")},
+         scalar(&Settings::workspace_mode, parse_mode, "\"overlay\", \"rw\" or \"ro\"")},
         {"workspace.size", scalar(&Settings::workspace_size, parse_size, "a size such as \"1G\"")},
         {"tmpfs.tmp", scalar(&Settings::tmp_size, parse_size, "a size such as \"512M\"")},
         {"tmpfs.shm", scalar(&Settings::shm_size, parse_size, "a size such as \"256M\"")},

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nsbox/validate.hpp"
+#include "temp_dir.hpp"
 
 namespace nsbox {
 namespace {
@@ -31,12 +32,6 @@ std::string read_text(const fs::path& path) {
     return out.str();
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    ASSERT_TRUE(out.good()) << path;
-}
-
 // 1-based number of the first line of `text` that starts with `prefix` (after indentation),
 // so assertions about the real default.toml survive comment edits; 0 if there is none.
 int line_starting_with(const std::string& text, const std::string& prefix) {
@@ -50,33 +45,7 @@ int line_starting_with(const std::string& text, const std::string& prefix) {
     return 0;
 }
 
-// A private directory per test, canonical so that paths compare equal to what
-// resolve_profile reports, removed on scope exit.
-class TempDir {
- public:
-    TempDir() {
-        std::string templ = (fs::path(::testing::TempDir()) / "nsbox_profile_XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr)
-            ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-        path_ = fs::canonical(templ);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    [[nodiscard]] const fs::path& path() const { return path_; }
-    fs::path write(const std::string& name, const std::string& text) const {
-        const fs::path file = path_ / name;
-        write_text(file, text);
-        return file;
-    }
-
- private:
-    fs::path path_;
-};
+using testing_support::TempDir;
 
 void expect_profile_origin(const Origin& origin, const std::string& file, int line) {
     EXPECT_EQ(origin.kind, OriginKind::kProfile);

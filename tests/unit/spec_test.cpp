@@ -15,6 +15,7 @@
 
 #include "nsbox/profile.hpp"
 #include "nsbox/validate.hpp"
+#include "temp_dir.hpp"
 
 namespace nsbox {
 namespace {
@@ -23,41 +24,7 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
-// A private directory per test, canonical because build_spec canonicalises the workspace and
-// the script path and the assertions compare against them.
-class TempDir {
- public:
-    TempDir() {
-        std::string templ = (fs::path(::testing::TempDir()) / "nsbox_spec_XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr)
-            ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-        path_ = fs::canonical(templ);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    [[nodiscard]] const fs::path& path() const { return path_; }
-    [[nodiscard]] std::string str(const std::string& rel = {}) const {
-        return rel.empty() ? path_.string() : (path_ / rel).string();
-    }
-    std::string dir(const std::string& rel) const {
-        fs::create_directories(path_ / rel);
-        return str(rel);
-    }
-    std::string file(const std::string& rel, const std::string& text = "print('hi')\n") const {
-        fs::create_directories((path_ / rel).parent_path());
-        std::ofstream out(path_ / rel, std::ios::binary);
-        out << text;
-        return str(rel);
-    }
-
- private:
-    fs::path path_;
-};
+using testing_support::TempDir;
 
 ResolvedProfile profile_with(Settings settings = {}) {
     ResolvedProfile profile;
