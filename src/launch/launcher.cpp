@@ -1,4 +1,4 @@
-// Parent side: the launch sequence (plan, clone, id maps, release, supervise, result).
+// Parent side: the launch sequence (plan, clone, supervise, result, deferred reaping).
 #include "nsbox/launcher.hpp"
 
 #include <sys/signalfd.h>
