@@ -119,6 +119,7 @@ struct Spec {
     std::string script_sandbox_path;  // where the payload sees it
     std::string output_dir;           // --output: export workspace changes here
     std::string report_path;          // --report: "-" for stdout
+    std::vector<int> pass_fds;        // --pass-fd: open fds above 2 the payload inherits
     bool terminal_attached = false;   // stdin/stdout/stderr is a tty
 };
 

@@ -23,6 +23,7 @@ struct RunRequest {
     std::string workspace;  // --workspace, empty if not given
     std::string output_dir;
     std::string report_path;
+    std::vector<int> pass_fds;  // --pass-fd
     Settings cli;  // values set by command-line flags (origin: command line)
 };
 

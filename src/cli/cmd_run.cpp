@@ -54,6 +54,7 @@ Result<Spec> resolve(const RunOptions& o, const HostContext& host) {
     request.workspace = o.workspace;
     request.output_dir = o.output;
     request.report_path = o.report;
+    request.pass_fds = o.pass_fds;
     request.cli = std::move(*cli);
     return build_spec(*profile, request, host);
 }

@@ -41,6 +41,11 @@ void add_run_options(CLI::App& run, RunOptions& o) {
     run.add_option("--output", o.output,
                    "After the run, copy the files the code created or changed into DIR");
     run.add_option("--report", o.report, "Write a JSON report to FILE (- for stdout)");
+    run.add_option("--pass-fd", o.pass_fds, "Let the payload inherit open fd N (N > 2)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false)
+        ->check(CLI::Range(3, 1 << 20));
     run.add_flag("-v,--verbose", o.verbose, "More detail on stderr (repeat for debug)");
     run.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
     run.add_flag("--print-spec", o.print_spec,

@@ -22,6 +22,7 @@ struct RunOptions {
     std::string timeout;
     std::string output;
     std::string report;
+    std::vector<int> pass_fds;
     int verbose = 0;
     bool quiet = false;
     bool print_spec = false;

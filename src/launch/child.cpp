@@ -145,6 +145,11 @@ NSBOX_ON_PAYLOAD_STACK void reset_signals() noexcept {
                                                       int sync_fd) noexcept {
     reset_signals();
     if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
+    // Everything above 2 was marked close-on-exec in the init; the user's --pass-fd grants are
+    // the only exceptions (this is the payload's own copy of the fd table).
+    for (const int fd : plan.pass_fds) {
+        if (::fcntl(fd, F_SETFD, 0) != 0) report_and_exit(sync_fd, Step::kFdsCloexec, errno);
+    }
     int first_error = ENOENT;
     for (char* const* candidate = plan.exec_candidates.data(); *candidate != nullptr; ++candidate) {
         ::execve(*candidate, plan.argv.data(), plan.envp.data());

@@ -206,6 +206,7 @@ Result<LaunchPlan> plan_launch(const Spec& spec) {
     if (!inputs) return fail(inputs.error());
     plan.mounts = ns::plan_mounts(*inputs);
     plan.argv.assign(spec.argv);
+    plan.pass_fds = spec.pass_fds;
     std::vector<std::string> env;
     for (const EnvVar& var : spec.env) env.push_back(var.name + "=" + var.value);
     plan.envp.assign(std::move(env));

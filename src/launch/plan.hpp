@@ -41,6 +41,7 @@ struct LaunchPlan {
     CStringArray argv;
     CStringArray envp;
     CStringArray exec_candidates;  // argv[0] resolved against the sandbox PATH, in order
+    std::vector<int> pass_fds;     // fds the payload keeps across exec (--pass-fd)
     UniqueFd workspace_idmap;      // root: user namespace for the idmapped workspace mount
 };
 

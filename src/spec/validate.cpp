@@ -2,6 +2,7 @@
 // a sandbox exists.
 #include "nsbox/validate.hpp"
 
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -254,6 +255,11 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
         if (spec.workspace_mode.value != WorkspaceMode::kOverlay)
             return fail(Error::usage("--output needs the overlay workspace mode (the default)"));
         spec.output_dir = absolute(request.output_dir, host.cwd);
+    }
+    for (const int fd : request.pass_fds) {
+        if (::fcntl(fd, F_GETFD) < 0)
+            return fail(Error::usage(fmt::format("--pass-fd {}: not an open file descriptor", fd)));
+        spec.pass_fds.push_back(fd);
     }
     if (!request.report_path.empty())
         spec.report_path =

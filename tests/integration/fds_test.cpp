@@ -39,6 +39,7 @@ class LeakedFd {
     LeakedFd(const LeakedFd&) = delete;
     LeakedFd& operator=(const LeakedFd&) = delete;
     [[nodiscard]] bool ok() const { return fd_ >= 0; }
+    [[nodiscard]] int fd() const { return fd_; }
 
  private:
     int fd_ = -1;
@@ -96,4 +97,26 @@ TEST(Fds, StdoutAndStderrStaySeparate) {
 }
 
 }  // namespace
+TEST(Fds, PassFdGrantsExactlyThatDescriptor) {
+    TempDir dir;
+    dir.write("granted.txt", "granted-content\n");
+    const LeakedFd granted((dir.path() / "granted.txt").string(), O_RDONLY, 61);
+    const LeakedFd other("/etc/hostname", O_RDONLY, 67);
+    ASSERT_TRUE(granted.ok() && other.ok());
+    const std::string fd = std::to_string(granted.fd());
+    RunOutput out =
+        run_nsbox(probe_command({"fds", "read:/proc/self/fd/" + fd}, {"--pass-fd", fd}));
+    ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
+    std::set<std::string> expected = kStdio;
+    expected.insert(fd);
+    EXPECT_EQ(fd_numbers(out.probe["fds"]), expected) << out.probe["fds"];
+    EXPECT_EQ(out.probe["read:/proc/self/fd/" + fd]["content"], "granted-content\n");
+}
+
+TEST(Fds, PassFdOfAClosedDescriptorIsALauncherError) {
+    RunOutput out = run_nsbox({"run", "--pass-fd", "987", "--", "/bin/true"});
+    EXPECT_EQ(out.exit_code, 125);
+    EXPECT_EQ(out.stderr_text, "nsbox: --pass-fd 987: not an open file descriptor\n");
+}
+
 }  // namespace nsbox::test
