@@ -24,7 +24,7 @@ struct RunRequest {
     std::string output_dir;
     std::string report_path;
     std::vector<int> pass_fds;  // --pass-fd
-    Settings cli;  // values set by command-line flags (origin: command line)
+    Settings cli;               // values set by command-line flags (origin: command line)
 };
 
 // What validation may read of the host, passed in so the logic stays testable.
