@@ -8,7 +8,7 @@
 
 namespace nsbox::log {
 
-enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kQuiet = 4 };
+enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 void set_level(Level level) noexcept;
 [[nodiscard]] Level level() noexcept;
