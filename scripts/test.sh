@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# Sets everything up and runs every test suite: lint, the unit and integration suites as root,
-# again under AddressSanitizer and UndefinedBehaviorSanitizer, and again as an unprivileged
-# user (created if missing), since rootless is how most people run nsbox.
+# Sets everything up and runs every test suite: lint, the unit and integration suites and the
+# escape catalog as root, the suites again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# and suites and catalog again as an unprivileged user (created if missing), since rootless is
+# how most people run nsbox.
 #   scripts/test.sh
 # Environment: NSBOX_TEST_USER (default nsboxtest), NSBOX_BUILD_DIR, NSBOX_CTEST_ARGS,
-# NSBOX_SKIP_SANITIZERS=1 to skip the sanitizer build.
+# NSBOX_SKIP_SANITIZERS=1 to skip the sanitizer build, NSBOX_ESCAPE_CATALOG (default
+# ../shared/escape next to the checkout).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${NSBOX_BUILD_DIR:-$ROOT/build}
 TEST_USER=${NSBOX_TEST_USER:-nsboxtest}
 LABELS='unit|integration'
+# The escape catalog lives next to the checkout; CI must run it, so its absence is an error.
+CATALOG=${NSBOX_ESCAPE_CATALOG:-$(cd "$ROOT/.." && pwd)/shared/escape}
+[[ -f $CATALOG/run.py ]] || { echo "escape catalog not found at $CATALOG (set NSBOX_ESCAPE_CATALOG)" >&2; exit 1; }
 
-"$ROOT/scripts/setup.sh" python3-numpy clang-format clang-tidy
+NSBOX_CMAKE_ARGS="${NSBOX_CMAKE_ARGS:-} -DNSBOX_ESCAPE_CATALOG=$CATALOG" \
+    "$ROOT/scripts/setup.sh" python3-numpy clang-format clang-tidy
 
 run_suites() {  # BUILD_DIR, as the current user
     ctest --test-dir "$1" -L "$LABELS" --output-on-failure -j2 ${NSBOX_CTEST_ARGS:-}
+}
+
+run_escape() {  # BUILD_DIR: the catalog takes minutes and runs alone (resource probes)
+    ctest --test-dir "$1" -L escape --output-on-failure ${NSBOX_CTEST_ARGS:-}
 }
 
 echo "== lint =="
@@ -23,6 +33,8 @@ NSBOX_BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/lint.sh"
 
 echo "== test suites as $(id -un) (uid $(id -u)) =="
 run_suites "$BUILD_DIR"
+echo "== escape catalog as $(id -un) =="
+run_escape "$BUILD_DIR"
 
 if [[ -z ${NSBOX_SKIP_SANITIZERS:-} ]]; then
     echo "== test suites under AddressSanitizer + UndefinedBehaviorSanitizer =="
@@ -46,8 +58,13 @@ tar -C "$ROOT" --exclude=./.git --exclude='./build*' -cf - . | tar -C "$STAGE" -
 chown -R "$TEST_USER:" "$STAGE"
 USER_BUILD=$STAGE/build
 echo "== building as $TEST_USER in $STAGE =="
-runuser -u "$TEST_USER" -- env NSBOX_BUILD_DIR="$USER_BUILD" "$STAGE/scripts/setup.sh" >/dev/null
+runuser -u "$TEST_USER" -- env NSBOX_BUILD_DIR="$USER_BUILD" \
+    NSBOX_CMAKE_ARGS="-DNSBOX_ESCAPE_CATALOG=$CATALOG" "$STAGE/scripts/setup.sh" >/dev/null
 echo "== test suites as $TEST_USER (rootless) =="
-runuser -u "$TEST_USER" -- env HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
+USER_HOME=$(getent passwd "$TEST_USER" | cut -d: -f6)
+runuser -u "$TEST_USER" -- env HOME="$USER_HOME" \
     NSBOX_TEST_TMPDIR=/tmp ctest --test-dir "$USER_BUILD" -L "$LABELS" --output-on-failure -j2 \
     ${NSBOX_CTEST_ARGS:-}
+echo "== escape catalog as $TEST_USER (rootless) =="
+runuser -u "$TEST_USER" -- env HOME="$USER_HOME" \
+    ctest --test-dir "$USER_BUILD" -L escape --output-on-failure ${NSBOX_CTEST_ARGS:-}

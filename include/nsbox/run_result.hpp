@@ -4,9 +4,11 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nsbox/error.hpp"
 #include "nsbox/export.hpp"
+#include "nsbox/security.hpp"
 
 namespace nsbox {
 
@@ -28,6 +30,9 @@ struct RunResult {
     unsigned host_gid = 0;
     std::optional<ExportSummary> exported;
     std::optional<Error> export_error;
+    SecurityLayers layers;
+    std::vector<SyscallDenial> denials;       // calls the seccomp policy refused, by count
+    std::optional<std::string> seccomp_kill;  // the call that got the sandbox killed
 };
 
 // Exit code for a payload wait status: its code, or 128+N for signal N.

@@ -43,6 +43,10 @@ struct Sourced {
 
 enum class NetMode : std::uint8_t { kNone, kHost };
 enum class WorkspaceMode : std::uint8_t { kOverlay, kReadWrite, kReadOnly };
+// What a call the seccomp policy denies does: fail with an errno, or kill the sandbox.
+enum class SeccompAction : std::uint8_t { kErrno, kKill };
+// Landlock: used where the kernel has it ("auto"), refused to run without it, or not used.
+enum class LandlockMode : std::uint8_t { kAuto, kRequired, kOff };
 
 // The names used in profiles, on the command line and in reports: "none"/"host",
 // "overlay"/"rw"/"ro".
@@ -50,6 +54,11 @@ std::string_view net_mode_name(NetMode mode) noexcept;
 std::string_view workspace_mode_name(WorkspaceMode mode) noexcept;
 std::optional<NetMode> parse_net_mode(std::string_view name) noexcept;
 std::optional<WorkspaceMode> parse_workspace_mode(std::string_view name) noexcept;
+// "errno"/"kill" and "auto"/"required"/"off".
+std::string_view seccomp_action_name(SeccompAction action) noexcept;
+std::string_view landlock_mode_name(LandlockMode mode) noexcept;
+std::optional<SeccompAction> parse_seccomp_action(std::string_view name) noexcept;
+std::optional<LandlockMode> parse_landlock_mode(std::string_view name) noexcept;
 
 struct BindSpec {
     std::string source;  // host path (absolute after validation)
@@ -86,6 +95,11 @@ struct Settings {
     std::vector<Sourced<std::string>> env_pass;   // host variable names to copy
     std::vector<EnvVar> env_set;                  // fixed values
     std::vector<Sourced<std::string>> env_files;  // dotenv files (absolute or relative to origin)
+    std::optional<Sourced<SeccompAction>> seccomp_action;
+    std::vector<Sourced<std::string>> seccomp_allow;  // system calls or @groups to permit
+    std::vector<Sourced<std::string>> seccomp_deny;   // system calls or @groups to refuse
+    std::optional<Sourced<LandlockMode>> landlock;
+    std::optional<Sourced<bool>> landlock_allow_tcp;  // network "none": TCP on loopback
 };
 
 // Sandbox-side identity. The caller's uid/gid (or, for root, an unprivileged host id) map to
@@ -113,6 +127,11 @@ struct Spec {
     std::vector<BindSpec> binds;  // absolute source and dest
     std::vector<TmpfsSpec> tmpfs;
     std::vector<EnvVar> env;  // the payload's entire environment, one entry per name
+    Sourced<SeccompAction> seccomp_action;
+    std::vector<Sourced<std::string>> seccomp_allow;  // known names, each once
+    std::vector<Sourced<std::string>> seccomp_deny;
+    Sourced<LandlockMode> landlock;
+    Sourced<bool> landlock_allow_tcp;
 
     std::vector<std::string> argv;    // what runs inside the sandbox
     std::string script_host_path;     // FILE.py on the host, when running a script

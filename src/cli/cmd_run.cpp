@@ -10,6 +10,7 @@
 #include "cli/settings_from_flags.hpp"
 #include "nsbox/launcher.hpp"
 #include "nsbox/report.hpp"
+#include "nsbox/security.hpp"
 #include "nsbox/validate.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -99,8 +100,23 @@ Result<void> prepare_output_dir(const std::string& dir) {
     return {};
 }
 
+std::string denial_list(const std::vector<SyscallDenial>& denials) {
+    std::string out;
+    for (const SyscallDenial& d : denials)
+        out += fmt::format("{}{} x{}", out.empty() ? "" : ", ", d.name, d.count);
+    return out;
+}
+
 void summarize(const Spec& spec, const RunResult& r) {
     if (r.error) std::fprintf(stderr, "%s\n", r.error->line().c_str());
+    if (r.seccomp_kill) {
+        std::fprintf(stderr,
+                     "nsbox: the sandbox was killed: the payload called %s, which the seccomp "
+                     "policy denies (seccomp.action = \"kill\")\n",
+                     r.seccomp_kill->c_str());
+    } else if (!r.denials.empty()) {
+        log::info("seccomp denied: {}", denial_list(r.denials));
+    }
     if (r.reason == Reason::kTimeout)
         log::warn("timed out after {:.1f}s: the sandbox was killed",
                   spec.timeout.value.count() / 1000.0);
@@ -143,7 +159,9 @@ int run_command(const RunOptions& o, const std::vector<std::string>& argv) {
         return fail_with(spec.error());
     }
     if (o.print_spec) {
-        std::fputs(render_spec(*spec).c_str(), stdout);
+        auto layers = describe_security(*spec);
+        if (!layers) return fail_with(layers.error());
+        std::fputs((render_spec(*spec) + render_security(*layers)).c_str(), stdout);
         return 0;
     }
     if (auto r = prepare_output_dir(spec->output_dir); !r) return fail_with(r.error());

@@ -16,6 +16,9 @@
 
 #include "launch/sync.hpp"
 #include "ns/stage.hpp"
+#include "security/caps.hpp"
+#include "security/landlock.hpp"
+#include "security/seccomp_install.hpp"
 #include "util/sys.hpp"
 
 namespace nsbox::launch {
@@ -119,6 +122,29 @@ int become_sandbox_user(int sync_fd) noexcept {
     return 0;
 }
 
+// After pivot_root the working directory must be the workspace inside the new root: a
+// directory fd or cwd inherited from the host would otherwise be a way out (CVE-2024-21626).
+int enter_workspace(const LaunchPlan& plan) noexcept {
+    if (::chdir(plan.cwd.c_str()) != 0) return errno;
+    char cwd[256];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return errno;  // "(unreachable)" fails as ENOENT
+    if (std::string_view(cwd) != plan.cwd) return EXDEV;
+    return 0;
+}
+
+// The init is a copy of the launcher: blank the launcher's argv and environment strings in its
+// memory so /proc/1/cmdline (readable by anyone who sees the process) names only the init.
+void scrub_own_strings(const LaunchPlan& plan) noexcept {
+    constexpr char kName[] = "nsbox-init";
+    if (const auto& env = plan.own_environ; env.begin)
+        std::memset(env.begin, 0, env.end - env.begin);
+    const auto& args = plan.own_args;
+    if (!args.begin) return;
+    std::memset(args.begin, 0, args.end - args.begin);
+    if (static_cast<std::size_t>(args.end - args.begin) > sizeof kName)
+        std::memcpy(args.begin, kName, sizeof kName);
+}
+
 int lock_down_init() noexcept {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
     // Non-dumpable: /proc/1 of the init is then owned by root inside and the payload cannot
@@ -141,8 +167,24 @@ NSBOX_ON_PAYLOAD_STACK void reset_signals() noexcept {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] NSBOX_ON_PAYLOAD_STACK void exec_payload(const LaunchPlan& plan,
-                                                      int sync_fd) noexcept {
+// Last before exec. The listener fd goes to the parent, which answers every denied call.
+NSBOX_ON_PAYLOAD_STACK void install_seccomp(const LaunchPlan& plan, int sync_fd) noexcept {
+    const security::CompiledFilter& filter = plan.security.seccomp;
+    int listener = -1;
+    if (const int err = security::install_filter(filter.program.data(), filter.program.size(),
+                                                 filter.notify, &listener);
+        err != 0)
+        report_and_exit(sync_fd, Step::kSeccomp, err);
+    if (listener < 0) return;
+    SyncMsg msg;
+    msg.kind = MsgKind::kSeccompListener;
+    const int err = send_msg_with_fd(sync_fd, msg, listener);
+    ::close(listener);
+    if (err != 0) report_and_exit(sync_fd, Step::kSeccomp, err);
+}
+
+[[noreturn]] NSBOX_ON_PAYLOAD_STACK void exec_payload(const LaunchPlan& plan, int sync_fd,
+                                                      int landlock_ruleset) noexcept {
     reset_signals();
     if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
     // Everything above 2 was marked close-on-exec in the init; the user's --pass-fd grants are
@@ -150,6 +192,11 @@ NSBOX_ON_PAYLOAD_STACK void reset_signals() noexcept {
     for (const int fd : plan.pass_fds) {
         if (::fcntl(fd, F_SETFD, 0) != 0) report_and_exit(sync_fd, Step::kFdsCloexec, errno);
     }
+    if (landlock_ruleset >= 0) {
+        if (const int err = security::restrict_self(landlock_ruleset); err != 0)
+            report_and_exit(sync_fd, Step::kLandlock, err);
+    }
+    install_seccomp(plan, sync_fd);
     int first_error = ENOENT;
     for (char* const* candidate = plan.exec_candidates.data(); *candidate != nullptr; ++candidate) {
         ::execve(*candidate, plan.argv.data(), plan.envp.data());
@@ -167,11 +214,12 @@ NSBOX_ON_PAYLOAD_STACK void reset_signals() noexcept {
 struct PayloadArgs {
     const LaunchPlan* plan;
     int sync_fd;
+    int landlock_ruleset;  // -1: none
 };
 
 NSBOX_ON_PAYLOAD_STACK int payload_entry(void* raw) noexcept {
     const auto* args = static_cast<const PayloadArgs*>(raw);
-    exec_payload(*args->plan, args->sync_fd);
+    exec_payload(*args->plan, args->sync_fd, args->landlock_ruleset);
 }
 
 // The payload's stack while it shares the init's memory: static, because the child side
@@ -180,8 +228,8 @@ alignas(64) char g_payload_stack[64 * 1024];
 
 // posix_spawn's technique: CLONE_VM | CLONE_VFORK copies no page tables and suspends the init
 // until the payload has exec'd (or died), so nothing else touches the shared memory meanwhile.
-pid_t spawn_payload(const LaunchPlan& plan, int sync_fd) noexcept {
-    PayloadArgs args{&plan, sync_fd};
+pid_t spawn_payload(const LaunchPlan& plan, int sync_fd, int landlock_ruleset) noexcept {
+    PayloadArgs args{&plan, sync_fd, landlock_ruleset};
     return ::clone(payload_entry, g_payload_stack + sizeof g_payload_stack,
                    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
 }
@@ -211,13 +259,29 @@ pid_t spawn_payload(const LaunchPlan& plan, int sync_fd) noexcept {
         report_and_exit(sync_fd, Step::kPivotRoot, err);
     if (const int err = enter_userns(plan, sync_fd); err != 0)
         report_and_exit(sync_fd, Step::kUserns, err);
+    if (const int err = security::apply_bounding_and_securebits(plan.security.caps); err != 0)
+        report_and_exit(sync_fd, Step::kCapabilities, err);
     if (const int err = become_sandbox_user(sync_fd); err != 0)
         report_and_exit(sync_fd, Step::kCredentials, err);
-    if (::chdir(plan.cwd.c_str()) != 0) report_and_exit(sync_fd, Step::kChdir, errno);
+    if (const int err = security::apply_empty_caps(plan.security.caps); err != 0)
+        report_and_exit(sync_fd, Step::kCapabilities, err);
+    if (const int err = enter_workspace(plan); err != 0)
+        report_and_exit(sync_fd, Step::kChdir, err);
     if (const int err = lock_down_init(); err != 0)
         report_and_exit(sync_fd, Step::kNoNewPrivs, err);
-    const pid_t payload = spawn_payload(plan, sync_fd);
+    scrub_own_strings(plan);
+    int ruleset = -1;
+    if (plan.security.landlock.abi > 0) {
+        int failed_rule = -1;
+        if (const int err =
+                security::build_ruleset(plan.security.landlock, plan.inherited_fds.data(),
+                                        plan.inherited_fds.size(), &ruleset, &failed_rule);
+            err != 0)
+            report_and_exit(sync_fd, Step::kLandlock, err, failed_rule);
+    }
+    const pid_t payload = spawn_payload(plan, sync_fd, ruleset);
     if (payload < 0) report_and_exit(sync_fd, Step::kExec, errno);
+    if (ruleset >= 0) ::close(ruleset);
     run_init(payload, sync_fd);
 }
 

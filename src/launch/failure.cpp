@@ -57,6 +57,12 @@ const char* step_action(Step step) {
             return "start a new session";
         case Step::kNoNewPrivs:
             return "lock down the sandbox init";
+        case Step::kCapabilities:
+            return "drop capabilities";
+        case Step::kLandlock:
+            return "apply the Landlock ruleset";
+        case Step::kSeccomp:
+            return "install the seccomp filter";
         case Step::kSync:
             return "wait for the launcher";
         default:

@@ -167,14 +167,25 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
         return ns::write_id_maps(child->pid, child->pidfd.get(), plan.host_uid, plan.host_gid);
     };
 
-    supervise::Watched watched{child->pid, child->pidfd.get(), parent_end.get(),
-                               signal_fd,  spec.timeout.value, write_maps};
+    security::DenialMonitor denials(plan.security.seccomp, child->pidfd.get());
+    supervise::Watched watched{child->pid,         child->pidfd.get(), parent_end.get(), signal_fd,
+                               spec.timeout.value, write_maps,         &denials};
     supervise::Outcome outcome = supervise::supervise(watched);
     guard.reaped();
     if (outcome.init_exiting) exiting_inits().push_back(std::move(child->pidfd));
     result.ended_at = std::chrono::system_clock::now();
     result.wall_time = std::chrono::steady_clock::now() - start;
     fill_outcome(result, outcome, plan);
+    result.layers = plan.security.layers;
+    result.denials = denials.denials();
+    if (denials.killed_by() && result.reason != Reason::kSetupError) {
+        // The init was killed for the payload's forbidden call: report it as the kernel's own
+        // seccomp kill would be, by SIGSYS.
+        result.seccomp_kill = denials.killed_by();
+        result.reason = Reason::kSignaled;
+        result.signal = SIGSYS;
+        result.exit_code = 128 + SIGSYS;
+    }
     export_outputs(spec, result, outcome);
     return result;
 }

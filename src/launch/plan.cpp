@@ -151,6 +151,32 @@ Result<void> prepare_workspace_idmap(const Spec& spec, LaunchPlan& plan) {
     return {};
 }
 
+// Fields 48-51 of /proc/self/stat: where the kernel reads this process's cmdline and environ.
+void locate_own_strings(LaunchPlan& plan) {
+    auto stat = util::read_small_file("/proc/self/stat", 4096);
+    if (!stat) return;
+    const auto paren = stat->rfind(')');
+    if (paren == std::string::npos) return;
+    std::vector<unsigned long> fields;  // fields[0] is field 3
+    std::size_t pos = paren + 2;
+    while (pos < stat->size() && fields.size() < 49) {
+        const std::size_t end = std::min(stat->find(' ', pos), stat->size());
+        fields.push_back(std::strtoul(stat->c_str() + pos, nullptr, 10));
+        pos = end + 1;
+    }
+    if (fields.size() < 49) return;
+    auto area = [](unsigned long b, unsigned long e) {
+        LaunchPlan::MemoryArea a;
+        if (b != 0 && e > b) {
+            a.begin = reinterpret_cast<char*>(b);
+            a.end = reinterpret_cast<char*>(e);
+        }
+        return a;
+    };
+    plan.own_args = area(fields[45], fields[46]);
+    plan.own_environ = area(fields[47], fields[48]);
+}
+
 }  // namespace
 
 void CStringArray::assign(std::vector<std::string> values) {
@@ -211,6 +237,12 @@ Result<LaunchPlan> plan_launch(const Spec& spec) {
     for (const EnvVar& var : spec.env) env.push_back(var.name + "=" + var.value);
     plan.envp.assign(std::move(env));
     plan.exec_candidates.assign(exec_candidates(spec.argv.front(), env_value(spec, "PATH")));
+    auto security = security::plan_security(spec);
+    if (!security) return fail(security.error());
+    plan.security = std::move(*security);
+    locate_own_strings(plan);
+    plan.inherited_fds = {0, 1, 2};
+    plan.inherited_fds.insert(plan.inherited_fds.end(), spec.pass_fds.begin(), spec.pass_fds.end());
     return plan;
 }
 

@@ -11,6 +11,7 @@
 #include "nsbox/result.hpp"
 #include "nsbox/spec.hpp"
 #include "nsbox/unique_fd.hpp"
+#include "security/plan.hpp"
 
 namespace nsbox::launch {
 
@@ -43,6 +44,16 @@ struct LaunchPlan {
     CStringArray exec_candidates;  // argv[0] resolved against the sandbox PATH, in order
     std::vector<int> pass_fds;     // fds the payload keeps across exec (--pass-fd)
     UniqueFd workspace_idmap;      // root: user namespace for the idmapped workspace mount
+    security::SecurityPlan security;
+    // nsbox's own argv and environment strings, which the init inherits and overwrites so that
+    // /proc/1/cmdline inside shows nothing of the launcher's command line (e.g. --setenv values).
+    struct MemoryArea {
+        char* begin = nullptr;
+        char* end = nullptr;
+    };
+    MemoryArea own_args;
+    MemoryArea own_environ;
+    std::vector<int> inherited_fds;  // 0-2 and pass_fds: Landlock lets the payload reopen them
 };
 
 // True when this process can set up a sandbox as real root (euid 0 with CAP_SYS_ADMIN).

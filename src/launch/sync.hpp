@@ -10,11 +10,12 @@
 namespace nsbox::launch {
 
 enum class MsgKind : std::uint32_t {
-    kFailure = 1,  // child -> parent: `step` failed with `err` (mount op `index`, `phase`)
-    kUsernsReady,  // child -> parent: entered its user namespace, write the id maps
-    kMapsDone,     // parent -> child
-    kUpperFd,      // child -> parent: carries the workspace upper-layer dir fd
-    kExited,       // child -> parent: the payload's wait status in `value`
+    kFailure = 1,      // child -> parent: `step` failed with `err` (mount op `index`, `phase`)
+    kUsernsReady,      // child -> parent: entered its user namespace, write the id maps
+    kMapsDone,         // parent -> child
+    kUpperFd,          // child -> parent: carries the workspace upper-layer dir fd
+    kExited,           // child -> parent: the payload's wait status in `value`
+    kSeccompListener,  // payload -> parent: carries the seccomp user-notification fd
 };
 
 struct SyncMsg {

@@ -24,6 +24,21 @@ json error_json(const Error& error) {
             {"errno", error.sys_errno}};
 }
 
+json security_json(const SecurityLayers& l) {
+    return {{"namespaces", l.namespaces},
+            {"seccomp",
+             {{"policy", l.seccomp_policy},
+              {"action", l.seccomp_action},
+              {"syscalls", l.seccomp_rules},
+              {"bpf_instructions", l.seccomp_instructions},
+              {"denials_counted", l.seccomp_counting}}},
+            {"landlock",
+             {{"abi", l.landlock_abi > 0 ? json(l.landlock_abi) : json(nullptr)},
+              {"state", l.landlock}}},
+            {"capabilities", l.capabilities},
+            {"no_new_privs", l.no_new_privs}};
+}
+
 json sandbox_json(const Spec& spec, const RunResult* result) {
     json namespaces = {"user", "mount", "pid", "ipc", "uts", "cgroup"};
     if (spec.network.value == NetMode::kNone) namespaces.push_back("net");
@@ -47,6 +62,8 @@ json sandbox_json(const Spec& spec, const RunResult* result) {
         sandbox["setup"] = result->privileged_setup ? "privileged" : "rootless";
     }
     sandbox["user"] = user;
+    if (result && !result->layers.namespaces.empty())
+        sandbox["security"] = security_json(result->layers);
     return sandbox;
 }
 
@@ -66,6 +83,14 @@ json export_json(const Spec& spec, const RunResult& result) {
     return out;
 }
 
+json denials_json(const RunResult& r) {
+    json denied = json::array();
+    for (const SyscallDenial& d : r.denials)
+        denied.push_back({{"syscall", d.name}, {"count", d.count}});
+    return {{"denied", denied},
+            {"killed_by", r.seccomp_kill ? json(*r.seccomp_kill) : json(nullptr)}};
+}
+
 void add_result(json& report, const RunResult& r, const Spec* spec) {
     report["reason"] = std::string(reason_name(r.reason));
     report["exit_code"] = r.exit_code;
@@ -75,6 +100,7 @@ void add_result(json& report, const RunResult& r, const Spec* spec) {
     report["ended_at"] = iso8601(r.ended_at);
     report["wall_time_s"] = std::chrono::duration<double>(r.wall_time).count();
     if (spec) report["output"] = export_json(*spec, r);
+    report["seccomp"] = denials_json(r);
 }
 
 }  // namespace

@@ -31,6 +31,11 @@ void merge_settings(Settings& base, const Settings& overlay) {
     append(base.env_pass, overlay.env_pass);
     append(base.env_set, overlay.env_set);
     append(base.env_files, overlay.env_files);
+    take(base.seccomp_action, overlay.seccomp_action);
+    append(base.seccomp_allow, overlay.seccomp_allow);
+    append(base.seccomp_deny, overlay.seccomp_deny);
+    take(base.landlock, overlay.landlock);
+    take(base.landlock_allow_tcp, overlay.landlock_allow_tcp);
 }
 
 }  // namespace nsbox

@@ -32,4 +32,32 @@ std::optional<WorkspaceMode> parse_workspace_mode(std::string_view name) noexcep
     return std::nullopt;
 }
 
+std::string_view seccomp_action_name(SeccompAction action) noexcept {
+    return action == SeccompAction::kKill ? "kill" : "errno";
+}
+
+std::string_view landlock_mode_name(LandlockMode mode) noexcept {
+    switch (mode) {
+        case LandlockMode::kRequired:
+            return "required";
+        case LandlockMode::kOff:
+            return "off";
+        case LandlockMode::kAuto:
+            break;
+    }
+    return "auto";
+}
+
+std::optional<SeccompAction> parse_seccomp_action(std::string_view name) noexcept {
+    for (SeccompAction action : {SeccompAction::kErrno, SeccompAction::kKill})
+        if (seccomp_action_name(action) == name) return action;
+    return std::nullopt;
+}
+
+std::optional<LandlockMode> parse_landlock_mode(std::string_view name) noexcept {
+    for (LandlockMode mode : {LandlockMode::kAuto, LandlockMode::kRequired, LandlockMode::kOff})
+        if (landlock_mode_name(mode) == name) return mode;
+    return std::nullopt;
+}
+
 }  // namespace nsbox

@@ -64,6 +64,16 @@ std::string render_spec(const Spec& spec) {
     for (const TmpfsSpec& tmpfs : spec.tmpfs)
         line(out, "mounts.tmpfs", quoted(tmpfs.dest + ":" + format_size(tmpfs.size)), tmpfs.origin);
     for (const EnvVar& var : spec.env) line(out, "env." + var.name, quoted(var.value), var.origin);
+    line(out, "seccomp.action", quoted(std::string(seccomp_action_name(spec.seccomp_action.value))),
+         spec.seccomp_action.origin);
+    for (const auto& name : spec.seccomp_allow)
+        line(out, "seccomp.allow", quoted(name.value), name.origin);
+    for (const auto& name : spec.seccomp_deny)
+        line(out, "seccomp.deny", quoted(name.value), name.origin);
+    line(out, "landlock.mode", quoted(std::string(landlock_mode_name(spec.landlock.value))),
+         spec.landlock.origin);
+    line(out, "landlock.allow_tcp", spec.landlock_allow_tcp.value ? "true" : "false",
+         spec.landlock_allow_tcp.origin);
     std::string argv;
     for (const std::string& arg : spec.argv) argv += (argv.empty() ? "" : ", ") + quoted(arg);
     line(out, "command", "[" + argv + "]", Origin::cli());

@@ -128,6 +128,30 @@ Handler env_list(bool files) {
     };
 }
 
+Handler name_list(std::vector<Sourced<std::string>> Settings::*field) {
+    return [=](Ctx& ctx, const toml::node& node, const std::string& key) -> Result<void> {
+        auto items = get_string_list(ctx, node, key);
+        if (!items) return fail(items.error());
+        for (const auto& [text, line] : *items)
+            (ctx.profile.settings.*field).push_back({text, Origin::profile(ctx.file, line)});
+        return {};
+    };
+}
+
+Handler boolean(std::optional<Sourced<bool>> Settings::*field) {
+    return [=](Ctx& ctx, const toml::node& node, const std::string& key) -> Result<void> {
+        const auto* value = node.as_boolean();
+        if (!value) return fail(bad(ctx, node, key, "expected true or false"));
+        ctx.profile.settings.*field =
+            Sourced<bool>{value->get(), Origin::profile(ctx.file, line_of(node))};
+        return {};
+    };
+}
+
+std::optional<SeccompAction> parse_action(const std::string& s) { return parse_seccomp_action(s); }
+
+std::optional<LandlockMode> parse_landlock(const std::string& s) { return parse_landlock_mode(s); }
+
 Handler env_set_table() {
     return [](Ctx& ctx, const toml::node& node, const std::string& key) -> Result<void> {
         const auto* table = node.as_table();
@@ -175,6 +199,13 @@ const std::vector<std::pair<std::string, Handler>>& schema() {
         {"env.pass", env_list(false)},
         {"env.files", env_list(true)},
         {"env.set", env_set_table()},
+        {"seccomp.action",
+         scalar(&Settings::seccomp_action, parse_action, "\"errno\" or \"kill\"")},
+        {"seccomp.allow", name_list(&Settings::seccomp_allow)},
+        {"seccomp.deny", name_list(&Settings::seccomp_deny)},
+        {"landlock.mode",
+         scalar(&Settings::landlock, parse_landlock, "\"auto\", \"required\" or \"off\"")},
+        {"landlock.allow_tcp", boolean(&Settings::landlock_allow_tcp)},
     };
     return table;
 }

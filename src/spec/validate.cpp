@@ -7,10 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
 #include "nsbox/units.hpp"
+#include "security/seccomp_compile.hpp"
+#include "security/seccomp_policy.hpp"
 
 namespace nsbox {
 namespace {
@@ -192,6 +195,28 @@ void place_script(Spec& spec, const RunRequest& request) {
     spec.argv.insert(spec.argv.end(), request.command.begin() + 1, request.command.end());
 }
 
+// Each name once (the first mention keeps its origin), and the whole policy must build: unknown
+// names and a name both allowed and denied are errors now, not at launch.
+Result<void> resolve_security(Spec& spec, const Settings& settings) {
+    auto dedup = [](const std::vector<Sourced<std::string>>& in) {
+        std::vector<Sourced<std::string>> out;
+        for (const auto& item : in) {
+            const bool seen = std::any_of(out.begin(), out.end(),
+                                          [&](const auto& o) { return o.value == item.value; });
+            if (!seen) out.push_back(item);
+        }
+        return out;
+    };
+    spec.seccomp_action = *settings.seccomp_action;
+    spec.seccomp_allow = dedup(settings.seccomp_allow);
+    spec.seccomp_deny = dedup(settings.seccomp_deny);
+    spec.landlock = *settings.landlock;
+    spec.landlock_allow_tcp = *settings.landlock_allow_tcp;
+    auto policy = security::build_policy(spec, security::is_syscall);
+    if (!policy) return fail(policy.error());
+    return {};
+}
+
 }  // namespace
 
 Settings builtin_settings() {
@@ -205,6 +230,9 @@ Settings builtin_settings() {
     s.shm_size = builtin<std::uint64_t>(256ULL << 20);
     s.home_size = builtin<std::uint64_t>(512ULL << 20);
     s.timeout = builtin(std::chrono::milliseconds{0});
+    s.seccomp_action = builtin(SeccompAction::kErrno);
+    s.landlock = builtin(LandlockMode::kAuto);
+    s.landlock_allow_tcp = builtin(false);
     return s;
 }
 
@@ -226,6 +254,7 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
     spec.home_size = *settings.home_size;
     spec.timeout = *settings.timeout;
     spec.terminal_attached = host.terminal_attached;
+    if (auto r = resolve_security(spec, settings); !r) return fail(r.error());
     spec.rootfs = *settings.rootfs;
     if (spec.rootfs.value != "host") {
         auto dir =

@@ -42,6 +42,9 @@ bool handle_message(const Watched& w, Outcome& out) {
         case launch::MsgKind::kUpperFd:
             out.upper_fd = std::move(received);
             break;
+        case launch::MsgKind::kSeccompListener:
+            if (w.denials && received) w.denials->adopt(std::move(received));
+            break;
         case launch::MsgKind::kUsernsReady: {
             auto mapped = w.on_userns_ready ? w.on_userns_ready() : Result<void>{};
             if (!mapped) {
@@ -73,15 +76,18 @@ Outcome supervise(const Watched& w) {
     UniqueFd timer = arm_timer(w.timeout);
     bool sync_open = true;
     for (;;) {
-        pollfd fds[4] = {{w.pidfd, POLLIN, 0},
+        const int listener = w.denials ? w.denials->fd() : -1;
+        pollfd fds[5] = {{w.pidfd, POLLIN, 0},
                          {sync_open ? w.sync_fd : -1, POLLIN, 0},
                          {w.signal_fd, POLLIN, 0},
-                         {timer ? timer.get() : -1, POLLIN, 0}};
-        if (::poll(fds, 4, -1) < 0) {
+                         {timer ? timer.get() : -1, POLLIN, 0},
+                         {listener, POLLIN, 0}};
+        if (::poll(fds, 5, -1) < 0) {
             if (errno == EINTR) continue;
             out.error = Error::from_errno(Step::kSupervise, "poll");
             sys::pidfd_send_signal(w.pidfd, SIGKILL);
         }
+        if (listener >= 0 && fds[4].revents != 0) w.denials->on_ready(fds[4].revents);
         if (fds[1].revents & (POLLIN | POLLHUP)) sync_open = handle_message(w, out);
         if (fds[2].revents & POLLIN) forward_signal(w);
         if (timer && (fds[3].revents & POLLIN)) {

@@ -12,6 +12,7 @@
 #include "launch/sync.hpp"
 #include "nsbox/result.hpp"
 #include "nsbox/unique_fd.hpp"
+#include "security/seccomp_notify.hpp"
 
 namespace nsbox::supervise {
 
@@ -23,6 +24,8 @@ struct Watched {
     std::chrono::milliseconds timeout{0};
     // Called when the child asks for its id maps (root's late user namespace).
     std::function<Result<void>()> on_userns_ready;
+    // Receives the payload's seccomp listener and answers denied calls; may be null.
+    security::DenialMonitor* denials = nullptr;
 };
 
 struct Outcome {

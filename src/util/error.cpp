@@ -47,8 +47,14 @@ std::string_view step_name(Step step) noexcept {
             return "fds-cloexec";
         case Step::kChdir:
             return "chdir";
+        case Step::kCapabilities:
+            return "capabilities";
         case Step::kNoNewPrivs:
             return "no-new-privs";
+        case Step::kLandlock:
+            return "landlock";
+        case Step::kSeccomp:
+            return "seccomp";
         case Step::kExec:
             return "exec";
         case Step::kSupervise:

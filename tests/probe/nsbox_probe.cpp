@@ -403,6 +403,15 @@ bool interface_up(const std::string& name) {
     return (request.ifr_flags & IFF_UP) != 0;
 }
 
+std::optional<std::string> interface_ipv4(const std::string& name) {
+    const Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return std::nullopt;
+    ifreq request{};
+    std::memcpy(request.ifr_name, name.data(), std::min(name.size(), sizeof request.ifr_name - 1));
+    if (::ioctl(sock.get(), SIOCGIFADDR, &request) != 0) return std::nullopt;
+    return format_address(&request.ifr_addr);
+}
+
 void probe_net(Context& ctx, const Request& /*req*/) {
     struct Interface {
         bool up = false;
@@ -430,7 +439,10 @@ void probe_net(Context& ctx, const Request& /*req*/) {
             if (colon == std::string_view::npos) continue;
             const std::string name(trim(lines[i].substr(0, colon)));
             Interface& entry = interfaces[name];
-            if (!entry.flags_known) entry.up = interface_up(name);
+            if (entry.flags_known) continue;
+            entry.up = interface_up(name);
+            // The default seccomp policy refuses netlink sockets; ioctl still gives IPv4.
+            if (auto address = interface_ipv4(name)) entry.addresses.push_back(std::move(*address));
         }
     }
     json result = json::array();
