@@ -167,9 +167,10 @@ void locate_own_strings(LaunchPlan& plan) {
     if (fields.size() < 49) return;
     auto area = [](unsigned long b, unsigned long e) {
         LaunchPlan::MemoryArea a;
+        // The kernel reports these areas only as numbers; they are this process's own memory.
         if (b != 0 && e > b) {
-            a.begin = reinterpret_cast<char*>(b);
-            a.end = reinterpret_cast<char*>(e);
+            a.begin = reinterpret_cast<char*>(b);  // NOLINT(performance-no-int-to-ptr)
+            a.end = reinterpret_cast<char*>(e);    // NOLINT(performance-no-int-to-ptr)
         }
         return a;
     };

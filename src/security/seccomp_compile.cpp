@@ -104,7 +104,7 @@ Result<void> add_conditional(scmp_filter_ctx ctx, const SyscallRule& rule, int n
             return add(deny, SCMP_A1(SCMP_CMP_MASKED_EQ, kLow32, TIOCLINUX));
         case Condition::kInternetFamilies:
             for (const scmp_datum_t family : {AF_UNIX, AF_INET, AF_INET6})
-                if (auto r = add(SCMP_ACT_ALLOW, SCMP_A0(SCMP_CMP_EQ, family)); !r) return r;
+                if (auto r = add(SCMP_ACT_ALLOW, SCMP_A0(SCMP_CMP_EQ, family, 0)); !r) return r;
             return {};
         case Condition::kNone:
             break;

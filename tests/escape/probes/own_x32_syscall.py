@@ -124,7 +124,20 @@ def main():
     _, gp = x32(39)
     us, un = x32(272, CLONE_NEWUSER)
     escaped = bool(us and us["err"] is None and us["ret"] == 0)
-    verdict(escaped, "x32 getpid: %s; x32 unshare(CLONE_NEWUSER): %s" % (gp, un))
+    verdict(escaped, "x32 getpid: %s; x32 unshare(CLONE_NEWUSER): %s%s" % (gp, un, kernel_note()))
+
+
+def kernel_note():
+    """ENOSYS is ambiguous (filter or kernel): say what the kernel config says, if readable."""
+    try:
+        import gzip
+        with gzip.open("/proc/config.gz", "rt") as f:
+            cfg = f.read()
+    except (OSError, EOFError):
+        return ""
+    if "CONFIG_X86_X32_ABI=y" in cfg:
+        return " (kernel has x32 support)"
+    return " (kernel built without x32: ENOSYS comes from the kernel)"
 
 
 start(main)
