@@ -6,7 +6,7 @@
 #   scripts/test.sh
 # Environment: NSBOX_TEST_USER (default nsboxtest), NSBOX_BUILD_DIR, NSBOX_CTEST_ARGS,
 # NSBOX_SKIP_SANITIZERS=1 to skip the sanitizer build, NSBOX_ESCAPE_CATALOG (default
-# ../shared/escape next to the checkout).
+# ../shared/escape next to the checkout, then /work/shared/escape).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,8 +14,18 @@ BUILD_DIR=${NSBOX_BUILD_DIR:-$ROOT/build}
 TEST_USER=${NSBOX_TEST_USER:-nsboxtest}
 LABELS='unit|integration'
 # The escape catalog lives next to the checkout; CI must run it, so its absence is an error.
-CATALOG=${NSBOX_ESCAPE_CATALOG:-$(cd "$ROOT/.." && pwd)/shared/escape}
-[[ -f $CATALOG/run.py ]] || { echo "escape catalog not found at $CATALOG (set NSBOX_ESCAPE_CATALOG)" >&2; exit 1; }
+# Looked for next to the checkout, then at the shared location of the project's machines.
+if [[ -z ${NSBOX_ESCAPE_CATALOG:-} ]]; then
+    for candidate in "$(cd "$ROOT/.." && pwd)/shared/escape" /work/shared/escape; do
+        [[ -f $candidate/run.py ]] && { NSBOX_ESCAPE_CATALOG=$candidate; break; }
+    done
+fi
+CATALOG=${NSBOX_ESCAPE_CATALOG:-}
+[[ -n $CATALOG && -f $CATALOG/run.py ]] || {
+    echo "escape catalog not found next to the checkout or in /work/shared/escape" \
+        "(set NSBOX_ESCAPE_CATALOG)" >&2
+    exit 1
+}
 
 NSBOX_CMAKE_ARGS="${NSBOX_CMAKE_ARGS:-} -DNSBOX_ESCAPE_CATALOG=$CATALOG" \
     "$ROOT/scripts/setup.sh" python3-numpy clang-format clang-tidy
