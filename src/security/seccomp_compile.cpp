@@ -132,6 +132,7 @@ Result<Ctx> build_ctx(const SeccompPolicy& policy, bool notify, CompiledFilter* 
         if (out) ++out->rule_count;
         if (out && *nr >= 0 && *nr < kMaxTableNr)
             out->errno_by_nr[static_cast<std::size_t>(*nr)] = static_cast<std::int16_t>(rule.err);
+        const std::uint32_t deny = deny_action(policy, notify, rule.err);
         int rc = 0;
         switch (rule.verdict) {
             case Verdict::kAllow:
@@ -144,14 +145,10 @@ Result<Ctx> build_ctx(const SeccompPolicy& policy, bool notify, CompiledFilter* 
             case Verdict::kDeny:
                 // libseccomp refuses a rule that repeats the default action; the default
                 // already denies this call then.
-                if (deny_action(policy, notify, rule.err) != fallback)
-                    rc = seccomp_rule_add_exact(ctx.get(), deny_action(policy, notify, rule.err),
-                                                *nr, 0);
+                if (deny != fallback) rc = seccomp_rule_add_exact(ctx.get(), deny, *nr, 0);
                 break;
             case Verdict::kConditional:
-                if (auto r = add_conditional(ctx.get(), rule, *nr,
-                                             deny_action(policy, notify, rule.err), fallback);
-                    !r)
+                if (auto r = add_conditional(ctx.get(), rule, *nr, deny, fallback); !r)
                     return fail(r.error());
                 break;
         }

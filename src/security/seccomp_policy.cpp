@@ -461,7 +461,6 @@ Result<void> apply_entry(RuleMap& rules, const Sourced<std::string>& item, bool 
         if (!g) return fail(list_error(item, key, fmt::format("unknown group \"{}\"", name)));
         for (const Member& m : g->members) {
             SyscallRule& r = rules[std::string(m.name)];
-            r.name = m.name;
             if (allow) {
                 r = {std::string(m.name)};
             } else if (m.condition != Condition::kNone) {
