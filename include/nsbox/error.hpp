@@ -11,6 +11,9 @@
 namespace nsbox {
 
 inline constexpr int kExitTimeout = 124;
+inline constexpr int kExitOutOfMemory = 137;  // 128 + SIGKILL, as the OOM killer leaves it
+inline constexpr int kExitCpuTime = 152;      // 128 + SIGXCPU, as RLIMIT_CPU leaves it
+inline constexpr int kExitOutputLimit = 153;  // 128 + SIGXFSZ: the output grew too large
 inline constexpr int kExitLauncherError = 125;
 inline constexpr int kExitCannotExecute = 126;
 inline constexpr int kExitNotFound = 127;

@@ -8,11 +8,22 @@
 
 #include "nsbox/error.hpp"
 #include "nsbox/export.hpp"
+#include "nsbox/limits.hpp"
 #include "nsbox/security.hpp"
 
 namespace nsbox {
 
-enum class Reason : std::uint8_t { kExited, kSignaled, kTimeout, kSetupError };
+// Why the run ended. The limit reasons win over how the payload died: a sandbox killed for
+// its CPU time reports cpu_time, not SIGKILL.
+enum class Reason : std::uint8_t {
+    kExited,
+    kSignaled,
+    kTimeout,
+    kCpuTime,
+    kOom,
+    kOutputLimit,
+    kSetupError
+};
 
 std::string_view reason_name(Reason reason) noexcept;
 
@@ -33,6 +44,13 @@ struct RunResult {
     SecurityLayers layers;
     std::vector<SyscallDenial> denials;       // calls the seccomp policy refused, by count
     std::optional<std::string> seccomp_kill;  // the call that got the sandbox killed
+    std::vector<LimitStatus> limits;          // each requested limit and how it was enforced
+    std::string limits_mode;                  // "best-effort" or "strict"
+    // The best-effort warning when it was not printed at the start (stderr not a terminal):
+    // the caller prints it after the run, unless the run failed to start.
+    std::string limits_warning;
+    CgroupInfo cgroup;
+    ResourceUsage usage;
 };
 
 // Exit code for a payload wait status: its code, or 128+N for signal N.

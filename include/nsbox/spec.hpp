@@ -47,6 +47,9 @@ enum class WorkspaceMode : std::uint8_t { kOverlay, kReadWrite, kReadOnly };
 enum class SeccompAction : std::uint8_t { kErrno, kKill };
 // Landlock: used where the kernel has it ("auto"), refused to run without it, or not used.
 enum class LandlockMode : std::uint8_t { kAuto, kRequired, kOff };
+// A requested resource limit the host cannot enforce: refuse to run ("strict"), or run, warn
+// and report it ("best-effort").
+enum class LimitsMode : std::uint8_t { kBestEffort, kStrict };
 
 // The names used in profiles, on the command line and in reports: "none"/"host",
 // "overlay"/"rw"/"ro".
@@ -59,6 +62,9 @@ std::string_view seccomp_action_name(SeccompAction action) noexcept;
 std::string_view landlock_mode_name(LandlockMode mode) noexcept;
 std::optional<SeccompAction> parse_seccomp_action(std::string_view name) noexcept;
 std::optional<LandlockMode> parse_landlock_mode(std::string_view name) noexcept;
+// "best-effort"/"strict".
+std::string_view limits_mode_name(LimitsMode mode) noexcept;
+std::optional<LimitsMode> parse_limits_mode(std::string_view name) noexcept;
 
 struct BindSpec {
     std::string source;  // host path (absolute after validation)
@@ -100,6 +106,25 @@ struct Settings {
     std::vector<Sourced<std::string>> seccomp_deny;   // system calls or @groups to refuse
     std::optional<Sourced<LandlockMode>> landlock;
     std::optional<Sourced<bool>> landlock_allow_tcp;  // network "none": TCP on loopback
+    // Resource limits; 0 means "none".
+    std::optional<Sourced<LimitsMode>> limits_mode;
+    std::optional<Sourced<std::uint64_t>> memory_limit;  // bytes
+    std::optional<Sourced<std::uint64_t>> pids_limit;    // tasks (processes and threads)
+    std::optional<Sourced<std::uint64_t>> cpus_limit;    // thousandths of a CPU
+    std::optional<Sourced<std::chrono::milliseconds>> cpu_time_limit;
+    std::optional<Sourced<std::uint64_t>> output_limit;      // bytes of stdout + stderr
+    std::optional<Sourced<std::uint64_t>> open_files_limit;  // RLIMIT_NOFILE
+};
+
+// The validated resource limits of one run; a value of 0 means "no limit".
+struct Limits {
+    Sourced<LimitsMode> mode;
+    Sourced<std::uint64_t> memory;
+    Sourced<std::uint64_t> pids;
+    Sourced<std::uint64_t> cpus;  // thousandths of a CPU
+    Sourced<std::chrono::milliseconds> cpu_time;
+    Sourced<std::uint64_t> output;
+    Sourced<std::uint64_t> open_files;
 };
 
 // Sandbox-side identity. The caller's uid/gid (or, for root, an unprivileged host id) map to
@@ -132,6 +157,7 @@ struct Spec {
     std::vector<Sourced<std::string>> seccomp_deny;
     Sourced<LandlockMode> landlock;
     Sourced<bool> landlock_allow_tcp;
+    Limits limits;
 
     std::vector<std::string> argv;    // what runs inside the sandbox
     std::string script_host_path;     // FILE.py on the host, when running a script

@@ -11,6 +11,7 @@
 #include "nsbox/launcher.hpp"
 #include "nsbox/report.hpp"
 #include "nsbox/security.hpp"
+#include "nsbox/units.hpp"
 #include "nsbox/validate.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -107,6 +108,27 @@ std::string denial_list(const std::vector<SyscallDenial>& denials) {
     return out;
 }
 
+// ", CPU 0.41s (user 0.38s), peak memory 41M (sandbox), output 12K".
+std::string usage_summary(const ResourceUsage& u) {
+    std::string out;
+    if (u.cpu_user_us && u.cpu_system_us) {
+        out += fmt::format(", CPU {:.2f}s (user {:.2f}s)",
+                           static_cast<double>(*u.cpu_user_us + *u.cpu_system_us) / 1e6,
+                           static_cast<double>(*u.cpu_user_us) / 1e6);
+    }
+    if (u.peak_memory_bytes) {
+        out += fmt::format(", peak memory {:.1f}M ({})",
+                           static_cast<double>(*u.peak_memory_bytes) / (1 << 20),
+                           u.peak_memory_source == "memory.peak" ? "sandbox" : "largest process");
+    }
+    if (u.pids_peak) out += fmt::format(", {} tasks at most", *u.pids_peak);
+    if (u.cpu_throttled_us && *u.cpu_throttled_us > 0)
+        out += fmt::format(", throttled {:.2f}s", static_cast<double>(*u.cpu_throttled_us) / 1e6);
+    if (u.oom_kills && *u.oom_kills > 0) out += fmt::format(", {} OOM kill(s)", *u.oom_kills);
+    out += fmt::format(", output {}{}", u.output_bytes, u.output_truncated ? "B (truncated)" : "B");
+    return out;
+}
+
 void summarize(const Spec& spec, const RunResult& r) {
     if (r.error) std::fprintf(stderr, "%s\n", r.error->line().c_str());
     if (r.seccomp_kill) {
@@ -117,9 +139,32 @@ void summarize(const Spec& spec, const RunResult& r) {
     } else if (!r.denials.empty()) {
         log::info("seccomp denied: {}", denial_list(r.denials));
     }
-    if (r.reason == Reason::kTimeout)
-        log::warn("timed out after {:.1f}s: the sandbox was killed",
-                  spec.timeout.value.count() / 1000.0);
+    if (!r.limits_warning.empty() && r.reason != Reason::kSetupError)
+        log::warn("{}", r.limits_warning);
+    const Limits& limits = spec.limits;
+    switch (r.reason) {
+        case Reason::kTimeout:
+            log::warn("timed out after {:.1f}s: the sandbox was killed",
+                      spec.timeout.value.count() / 1000.0);
+            break;
+        case Reason::kCpuTime:
+            log::warn("the sandbox used its {} of CPU time and was stopped (limits.cpu_time from "
+                      "{}; raise it with --cpu-time)",
+                      format_duration(limits.cpu_time.value), limits.cpu_time.origin.describe());
+            break;
+        case Reason::kOom:
+            log::warn("the sandbox ran out of memory at its {} limit and was stopped "
+                      "(limits.memory from {}; raise it with --memory)",
+                      format_size(limits.memory.value), limits.memory.origin.describe());
+            break;
+        case Reason::kOutputLimit:
+            log::warn("the sandbox wrote more than {} to stdout/stderr and was stopped "
+                      "(limits.output from {}; raise it with --output-limit)",
+                      format_size(limits.output.value), limits.output.origin.describe());
+            break;
+        default:
+            break;
+    }
     if (r.export_error)
         std::fprintf(stderr, "nsbox: --output: %s\n", r.export_error->message().c_str());
     if (r.exported) {
@@ -129,8 +174,8 @@ void summarize(const Spec& spec, const RunResult& r) {
                       ? ""
                       : fmt::format(" ({} skipped)", r.exported->skipped.size()));
     }
-    log::info("{} with exit code {} after {:.3f}s", reason_name(r.reason), r.exit_code,
-              std::chrono::duration<double>(r.wall_time).count());
+    log::info("{} with exit code {} after {:.3f}s{}", reason_name(r.reason), r.exit_code,
+              std::chrono::duration<double>(r.wall_time).count(), usage_summary(r.usage));
 }
 
 // A payload that succeeded while its requested report or files were lost is not a success.

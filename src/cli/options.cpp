@@ -10,7 +10,10 @@ namespace nsbox::cli {
 namespace {
 
 constexpr const char* kRunFooter =
+    "\nLimits take \"none\" for no limit. Where the host cannot enforce one (no cgroup v2\n"
+    "controller, no delegation), --limits best-effort warns and runs; strict refuses.\n"
     "\nExit status: the payload's; 128+N if it was killed by signal N; 124 on --timeout;\n"
+    "137 out of memory; 152 on --cpu-time; 153 on --output-limit;\n"
     "125 launcher error; 126 cannot execute; 127 not found.";
 
 void add_run_options(CLI::App& run, RunOptions& o) {
@@ -38,6 +41,17 @@ void add_run_options(CLI::App& run, RunOptions& o) {
         ->check(CLI::IsMember({"none", "host"}));
     run.add_option("--hostname", o.hostname, "Host name inside the sandbox");
     run.add_option("--timeout", o.timeout, "Kill the sandbox after DURATION (e.g. 1.5s, 2m)");
+    run.add_option("--limits", o.limits_mode,
+                   "best-effort: run when a limit cannot be enforced, with a warning; strict: "
+                   "refuse")
+        ->check(CLI::IsMember({"best-effort", "strict"}));
+    run.add_option("--memory", o.memory, "Memory limit for the whole sandbox, e.g. 512M, 2G");
+    run.add_option("--pids", o.pids, "Most processes and threads at once, e.g. 256");
+    run.add_option("--cpus", o.cpus, "CPU bandwidth, e.g. 0.5, 2");
+    run.add_option("--cpu-time", o.cpu_time, "CPU time for the whole sandbox, e.g. 10s, 2m");
+    run.add_option("--output-limit", o.output_limit,
+                   "Most bytes of stdout+stderr before the sandbox is stopped, e.g. 10M");
+    run.add_option("--open-files", o.open_files, "Most open files per process (RLIMIT_NOFILE)");
     run.add_option("--output", o.output,
                    "After the run, copy the files the code created or changed into DIR");
     run.add_option("--report", o.report, "Write a JSON report to FILE (- for stdout)");

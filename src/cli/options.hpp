@@ -20,6 +20,13 @@ struct RunOptions {
     std::string net;
     std::string hostname;
     std::string timeout;
+    std::string limits_mode;
+    std::string memory;
+    std::string pids;
+    std::string cpus;
+    std::string cpu_time;
+    std::string output_limit;
+    std::string open_files;
     std::string output;
     std::string report;
     std::vector<int> pass_fds;

@@ -47,6 +47,49 @@ Result<void> add_env(const RunOptions& o, Settings& s) {
     return {};
 }
 
+// A limit flag: empty means not given, "none" means no limit (0).
+template <class T, class Parse>
+Result<void> limit_flag(const std::string& text, const char* flag, const char* example,
+                        Parse parse, std::optional<Sourced<T>>& into) {
+    if (text.empty()) return {};
+    if (text == "none") {
+        into = from_cli(T{});
+        return {};
+    }
+    const std::optional<T> value = parse(text);
+    if (!value)
+        return fail(Error::usage(
+            fmt::format("{}: expected {} or \"none\", got \"{}\"", flag, example, text)));
+    into = from_cli(*value);
+    return {};
+}
+
+Result<void> add_limits(const RunOptions& o, Settings& s) {
+    // CLI11 has already restricted --limits to the known names.
+    if (auto mode = parse_limits_mode(o.limits_mode)) s.limits_mode = from_cli(*mode);
+    const auto size = [](std::string_view t) { return parse_size(t); };
+    const auto count = [](std::string_view t) { return parse_count(t); };
+    if (auto r = limit_flag(o.memory, "--memory", "a size such as 512M", size, s.memory_limit); !r)
+        return r;
+    if (auto r = limit_flag(o.pids, "--pids", "a number such as 256", count, s.pids_limit); !r)
+        return r;
+    if (auto r = limit_flag(o.cpus, "--cpus", "a number of CPUs such as 1.5",
+                            [](std::string_view t) { return parse_cpus(t); }, s.cpus_limit);
+        !r)
+        return r;
+    if (auto r = limit_flag(o.cpu_time, "--cpu-time", "a duration such as 10s",
+                            [](std::string_view t) { return parse_duration(t); },
+                            s.cpu_time_limit);
+        !r)
+        return r;
+    if (auto r = limit_flag(o.output_limit, "--output-limit", "a size such as 10M", size,
+                            s.output_limit);
+        !r)
+        return r;
+    return limit_flag(o.open_files, "--open-files", "a number such as 1024", count,
+                      s.open_files_limit);
+}
+
 }  // namespace
 
 Result<Settings> settings_from_flags(const RunOptions& o) {
@@ -65,6 +108,7 @@ Result<Settings> settings_from_flags(const RunOptions& o) {
     }
     if (auto r = add_mounts(o, s); !r) return fail(r.error());
     if (auto r = add_env(o, s); !r) return fail(r.error());
+    if (auto r = add_limits(o, s); !r) return fail(r.error());
     return s;
 }
 

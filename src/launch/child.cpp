@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,6 +78,18 @@ int map_own_ids(const LaunchPlan& plan) noexcept {
         return err;
     if (const int err = write_proc_self("/proc/self/uid_map", plan.uid_map); err != 0) return err;
     return write_proc_self("/proc/self/gid_map", plan.gid_map);
+}
+
+// The sandbox writes into nsbox's pipes, which the parent relays and counts.
+int redirect_output(const LaunchPlan& plan) noexcept {
+    const std::pair<int, int> streams[] = {{plan.stdout_pipe, STDOUT_FILENO},
+                                           {plan.stderr_pipe, STDERR_FILENO}};
+    for (const auto& [pipe_fd, target] : streams) {
+        if (pipe_fd < 0) continue;
+        if (::dup2(pipe_fd, target) < 0) return errno;
+        ::close(pipe_fd);
+    }
+    return 0;
 }
 
 int apply_mounts(const LaunchPlan& plan, int sync_fd) noexcept {
@@ -183,9 +196,18 @@ NSBOX_ON_PAYLOAD_STACK void install_seccomp(const LaunchPlan& plan, int sync_fd)
     if (err != 0) report_and_exit(sync_fd, Step::kSeccomp, err);
 }
 
+NSBOX_ON_PAYLOAD_STACK void apply_rlimits(const LaunchPlan& plan, int sync_fd) noexcept {
+    for (const limits::RlimitSetting& setting : plan.rlimits) {
+        const rlimit value{setting.soft, setting.hard};
+        if (::setrlimit(setting.resource, &value) != 0)
+            report_and_exit(sync_fd, Step::kLimits, errno, setting.resource);
+    }
+}
+
 [[noreturn]] NSBOX_ON_PAYLOAD_STACK void exec_payload(const LaunchPlan& plan, int sync_fd,
                                                       int landlock_ruleset) noexcept {
     reset_signals();
+    apply_rlimits(plan, sync_fd);
     if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
     // Everything above 2 was marked close-on-exec in the init; the user's --pass-fd grants are
     // the only exceptions (this is the payload's own copy of the fd table).
@@ -245,6 +267,11 @@ pid_t spawn_payload(const LaunchPlan& plan, int sync_fd, int landlock_ruleset) n
     ::sigprocmask(SIG_BLOCK, &all, nullptr);
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) report_and_exit(sync_fd, Step::kSync, errno);
     exit_if_parent_gone(sync_fd);
+    if (const int err = redirect_output(plan); err != 0)
+        report_and_exit(sync_fd, Step::kLimits, err);
+    // Cloned straight into the sandbox's cgroup: a cgroup namespace made now is rooted there.
+    if (plan.unshare_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0)
+        report_and_exit(sync_fd, Step::kCgroup, errno);
     if (const int err = map_own_ids(plan); err != 0) report_and_exit(sync_fd, Step::kIdMaps, err);
     if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
     if (const int err = apply_mounts(plan, sync_fd); err != 0)

@@ -18,6 +18,9 @@ struct ClonedChild {
 using ChildEntry = void (*)(void* arg) noexcept;
 
 // Runs `entry(arg)` in the new process; `entry` must not return (it execs or _exits).
-Result<ClonedChild> clone_sandbox(unsigned long namespace_flags, ChildEntry entry, void* arg);
+// With `cgroup_fd` >= 0 the process starts inside that cgroup (CLONE_INTO_CGROUP), so not one
+// instruction of it runs outside the sandbox's limits; that needs clone3 (Linux 5.7).
+Result<ClonedChild> clone_sandbox(unsigned long namespace_flags, ChildEntry entry, void* arg,
+                                  int cgroup_fd = -1);
 
 }  // namespace nsbox::launch

@@ -65,6 +65,10 @@ const char* step_action(Step step) {
             return "install the seccomp filter";
         case Step::kSync:
             return "wait for the launcher";
+        case Step::kLimits:
+            return "apply the resource limits";
+        case Step::kCgroup:
+            return "enter the sandbox's cgroup namespace";
         default:
             return "set up the sandbox";
     }

@@ -3,9 +3,13 @@
 
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <optional>
 #include <vector>
 
 #include "launch/child.hpp"
@@ -13,6 +17,8 @@
 #include "launch/failure.hpp"
 #include "launch/plan.hpp"
 #include "launch/sync.hpp"
+#include "limits/cgroup.hpp"
+#include "limits/plan.hpp"
 #include "ns/userns.hpp"
 #include "supervise/supervisor.hpp"
 #include "util/log.hpp"
@@ -91,7 +97,22 @@ void reap_exited_inits() {
     });
 }
 
+// Why the run ended: a setup failure first, then the limits nsbox enforced (their kill is
+// what the payload died of), then how the payload itself ended.
 void fill_outcome(RunResult& result, supervise::Outcome& outcome, const launch::LaunchPlan& plan) {
+    const bool out_of_memory = result.usage.oom_kills.value_or(0) > 0;
+    const int payload_signal =
+        outcome.payload_status && WIFSIGNALED(*outcome.payload_status)
+            ? WTERMSIG(*outcome.payload_status)
+            : 0;
+    const bool init_killed = !outcome.payload_status && outcome.init_exit &&
+                             outcome.init_exit->si_code != CLD_EXITED;
+    auto limit_stop = [&](Reason reason, int exit_code, int signal) {
+        result.reason = reason;
+        result.exit_code = exit_code;
+        result.signal = signal;
+        if (outcome.payload_status) result.payload_status = *outcome.payload_status;
+    };
     if (outcome.error) {
         result.reason = Reason::kSetupError;
         result.error = outcome.error;
@@ -100,10 +121,14 @@ void fill_outcome(RunResult& result, supervise::Outcome& outcome, const launch::
         result.reason = Reason::kSetupError;
         result.error = launch::describe_failure(*outcome.failure, plan);
         result.exit_code = result.error->exit_code();
+    } else if (outcome.output_exceeded) {
+        limit_stop(Reason::kOutputLimit, kExitOutputLimit, SIGKILL);
+    } else if (outcome.cpu_time_exceeded || payload_signal == SIGXCPU) {
+        limit_stop(Reason::kCpuTime, kExitCpuTime, outcome.cpu_time_exceeded ? SIGKILL : SIGXCPU);
     } else if (outcome.timed_out) {
-        result.reason = Reason::kTimeout;
-        result.signal = SIGKILL;
-        result.exit_code = kExitTimeout;
+        limit_stop(Reason::kTimeout, kExitTimeout, SIGKILL);
+    } else if (out_of_memory && (payload_signal == SIGKILL || init_killed)) {
+        limit_stop(Reason::kOom, kExitOutOfMemory, SIGKILL);
     } else if (outcome.payload_status) {
         const int status = *outcome.payload_status;
         result.payload_status = status;
@@ -118,11 +143,29 @@ void fill_outcome(RunResult& result, supervise::Outcome& outcome, const launch::
                                          " before the payload finished");
         result.exit_code = kExitLauncherError;
     } else {
-        // The init was killed from outside the sandbox (e.g. by the OOM killer).
+        // The init was killed from outside the sandbox.
         const int sig = outcome.init_exit ? outcome.init_exit->si_status : SIGKILL;
         result.reason = Reason::kSignaled;
         result.signal = sig;
         result.exit_code = 128 + sig;
+    }
+}
+
+// What the run used: the cgroup's counters where there is one, else what the init gathered
+// from the processes it reaped.
+void fill_usage(RunResult& result, const supervise::Outcome& outcome,
+                const limits::SandboxCgroup* cgroup, const supervise::OutputRelay* output) {
+    ResourceUsage& usage = result.usage;
+    if (outcome.exited) {
+        usage.cpu_user_us = static_cast<std::uint64_t>(outcome.exited->cpu_user_us);
+        usage.cpu_system_us = static_cast<std::uint64_t>(outcome.exited->cpu_system_us);
+        usage.peak_memory_bytes = static_cast<std::uint64_t>(outcome.exited->max_rss_kb) * 1024;
+        usage.peak_memory_source = "ru_maxrss";
+    }
+    if (cgroup) cgroup->read_usage(usage);
+    if (output) {
+        usage.output_bytes = output->bytes();
+        usage.output_truncated = output->exceeded();
     }
 }
 
@@ -141,8 +184,53 @@ void export_outputs(const Spec& spec, RunResult& result, const supervise::Outcom
     }
 }
 
-Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPlan& plan,
-                                       int signal_fd) {
+// The pipes whose write ends become the sandbox's stdout/stderr (see OutputRelay).
+Result<void> open_output_pipes(launch::LaunchPlan& plan, const limits::LimitsPlan& limits,
+                               supervise::OutputRelay& relay, std::vector<UniqueFd>& write_ends) {
+    const std::pair<bool, int> streams[] = {{limits.relay_stdout, STDOUT_FILENO},
+                                            {limits.relay_stderr, STDERR_FILENO}};
+    for (int i = 0; i < supervise::OutputRelay::kStreams; ++i) {
+        if (!streams[i].first) continue;
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            return fail(Error::from_errno(Step::kLimits, "create the output pipe"));
+        UniqueFd read_end{fds[0]};
+        // Only nsbox's end is non-blocking: the sandbox writes as into any pipe.
+        if (::fcntl(read_end.get(), F_SETFL, O_NONBLOCK) != 0)
+            return fail(Error::from_errno(Step::kLimits, "set up the output pipe"));
+        (i == 0 ? plan.stdout_pipe : plan.stderr_pipe) = fds[1];
+        write_ends.emplace_back(fds[1]);
+        relay.add(i, std::move(read_end), streams[i].second);
+    }
+    return {};
+}
+
+// SIGPIPE would kill nsbox when its own reader goes away; the relay sees EPIPE instead and
+// passes it on to the sandbox by closing the pipe.
+class IgnoreSigpipe {
+ public:
+    IgnoreSigpipe() {
+        struct sigaction ignore {};
+        ignore.sa_handler = SIG_IGN;
+        ::sigaction(SIGPIPE, &ignore, &previous_);
+    }
+    IgnoreSigpipe(const IgnoreSigpipe&) = delete;
+    IgnoreSigpipe& operator=(const IgnoreSigpipe&) = delete;
+    ~IgnoreSigpipe() { ::sigaction(SIGPIPE, &previous_, nullptr); }
+
+ private:
+    struct sigaction previous_ {};
+};
+
+Result<RunResult> launch_and_supervise(const Spec& spec, launch::LaunchPlan& plan,
+                                       const limits::LimitsPlan& limits_plan,
+                                       limits::SandboxCgroup* cgroup, int signal_fd) {
+    supervise::OutputRelay relay(limits_plan.output_limit);
+    std::vector<UniqueFd> output_write_ends;
+    if (auto r = open_output_pipes(plan, limits_plan, relay, output_write_ends); !r)
+        return fail(r.error());
+    const bool relaying = !output_write_ends.empty();
+    IgnoreSigpipe ignore_sigpipe;
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
         return fail(Error::from_errno(Step::kClone, "socketpair"));
@@ -156,10 +244,12 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
     const auto start = std::chrono::steady_clock::now();
 
     launch::ChildArgs args{&plan, child_end.get()};
-    auto child = launch::clone_sandbox(plan.clone_flags, launch::child_main, &args);
+    auto child = launch::clone_sandbox(plan.clone_flags, launch::child_main, &args,
+                                       cgroup ? cgroup->fd() : -1);
     if (!child) return fail(child.error());
     ChildGuard guard(child->pidfd.get());
     child_end.reset();
+    output_write_ends.clear();
 
     // Rootless children map their own ids; root's child asks once it has entered its late
     // user namespace (kUsernsReady).
@@ -168,13 +258,30 @@ Result<RunResult> launch_and_supervise(const Spec& spec, const launch::LaunchPla
     };
 
     security::DenialMonitor denials(plan.security.seccomp, child->pidfd.get());
-    supervise::Watched watched{child->pid,         child->pidfd.get(), parent_end.get(), signal_fd,
-                               spec.timeout.value, write_maps,         &denials};
+    supervise::Watched watched;
+    watched.pid = child->pid;
+    watched.pidfd = child->pidfd.get();
+    watched.sync_fd = parent_end.get();
+    watched.signal_fd = signal_fd;
+    watched.timeout = spec.timeout.value;
+    watched.on_userns_ready = write_maps;
+    watched.denials = &denials;
+    if (relaying) watched.output = &relay;
+    if (cgroup && limits_plan.cpu_time.count() > 0) {
+        watched.cpu_budget = limits_plan.cpu_time;
+        watched.cpu_usage_us = [cgroup] { return cgroup->cpu_usage_us(); };
+        const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+        const auto by_quota = static_cast<unsigned>((spec.limits.cpus.value + 999) / 1000);
+        watched.cpu_parallelism = std::max(1U, by_quota != 0 && (online <= 0 || by_quota < online)
+                                                   ? by_quota
+                                                   : static_cast<unsigned>(std::max(1L, online)));
+    }
     supervise::Outcome outcome = supervise::supervise(watched);
     guard.reaped();
     if (outcome.init_exiting) exiting_inits().push_back(std::move(child->pidfd));
     result.ended_at = std::chrono::system_clock::now();
     result.wall_time = std::chrono::steady_clock::now() - start;
+    fill_usage(result, outcome, cgroup, relaying ? &relay : nullptr);
     fill_outcome(result, outcome, plan);
     result.layers = plan.security.layers;
     result.denials = denials.denials();
@@ -199,9 +306,40 @@ Result<RunResult> run_sandbox(const Spec& spec) {
     log::debug("setup mode: {}, {} mount steps",
                plan->privileged_setup ? "privileged (root, late user namespace)" : "rootless",
                plan->mounts.size());
+    const limits::LimitsPlan limits_plan =
+        limits::plan_limits(spec.limits, limits::host_facts(spec.limits));
+    if (auto r = limits::check_strict(spec.limits, limits_plan); !r) return fail(r.error());
+    // A person at a terminal learns it before a long run; in logs it goes after the run, so a
+    // launch error stays the only line.
+    std::string warning = limits::unenforced_summary(limits_plan);
+    if (!warning.empty() && ::isatty(STDERR_FILENO)) {
+        log::warn("{}", warning);
+        warning.clear();
+    }
+    plan->rlimits = limits_plan.rlimits;
+    std::optional<limits::SandboxCgroup> cgroup;
+    if (limits_plan.site) {
+        auto created = limits::SandboxCgroup::create(*limits_plan.site, limits_plan.cgroup);
+        if (!created) return fail(created.error());
+        cgroup.emplace(std::move(*created));
+        plan->clone_flags &= ~static_cast<unsigned long>(CLONE_NEWCGROUP);
+        plan->unshare_cgroupns = true;
+        log::debug("cgroup {} ({})", cgroup->path(), limits_plan.site->source);
+    }
     auto signals = SignalForwarding::start();
     if (!signals) return fail(signals.error());
-    return launch_and_supervise(spec, *plan, signals->fd());
+    auto result = launch_and_supervise(spec, *plan, limits_plan, cgroup ? &*cgroup : nullptr,
+                                       signals->fd());
+    if (cgroup) cgroup->destroy();
+    if (!result) return result;
+    result->limits = limits_plan.statuses;
+    result->limits_warning = std::move(warning);
+    result->limits_mode = std::string(limits_mode_name(spec.limits.mode.value));
+    result->cgroup.used = cgroup.has_value();
+    result->cgroup.path = cgroup ? cgroup->path() : std::string();
+    result->cgroup.source = limits_plan.site ? limits_plan.site->source : std::string();
+    result->cgroup.why_not = limits_plan.cgroup_cause;
+    return result;
 }
 
 }  // namespace nsbox

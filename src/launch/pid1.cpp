@@ -1,7 +1,9 @@
 // Child side: the sandbox's init (PID 1). It reaps every zombie, forwards signals to the
 // payload's process group, and when the payload exits reports its wait status and exits;
 // the kernel then kills everything left in the pid namespace.
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -19,9 +21,23 @@ namespace {
     ::kill(-1, SIGKILL);
     while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
     }
+    // The output pipes reach EOF for the parent once no sandbox process holds them.
+    ::close(STDOUT_FILENO);
+    ::close(STDERR_FILENO);
     SyncMsg msg;
     msg.kind = MsgKind::kExited;
     msg.value = status;
+    rusage children{};
+    rusage self{};
+    if (::getrusage(RUSAGE_CHILDREN, &children) == 0 && ::getrusage(RUSAGE_SELF, &self) == 0) {
+        auto us = [](const timeval& a, const timeval& b) {
+            return (static_cast<std::int64_t>(a.tv_sec) + b.tv_sec) * 1'000'000 + a.tv_usec +
+                   b.tv_usec;
+        };
+        msg.cpu_user_us = us(children.ru_utime, self.ru_utime);
+        msg.cpu_system_us = us(children.ru_stime, self.ru_stime);
+        msg.max_rss_kb = children.ru_maxrss;
+    }
     (void)send_msg(sync_fd, msg);
     if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
     ::_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));

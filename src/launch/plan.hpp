@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "limits/plan.hpp"
 #include "ns/mount_plan.hpp"
 #include "nsbox/result.hpp"
 #include "nsbox/spec.hpp"
@@ -54,6 +55,13 @@ struct LaunchPlan {
     MemoryArea own_args;
     MemoryArea own_environ;
     std::vector<int> inherited_fds;  // 0-2 and pass_fds: Landlock lets the payload reopen them
+    // Resource limits: rlimits the payload sets before exec; the write ends of the output
+    // pipes nsbox relays and counts (-1: the stream is passed through); and, with a cgroup,
+    // a cgroup namespace the child creates once it runs inside the sandbox's cgroup.
+    std::vector<limits::RlimitSetting> rlimits;
+    int stdout_pipe = -1;
+    int stderr_pipe = -1;
+    bool unshare_cgroupns = false;
 };
 
 // True when this process can set up a sandbox as real root (euid 0 with CAP_SYS_ADMIN).

@@ -14,7 +14,7 @@ enum class MsgKind : std::uint32_t {
     kUsernsReady,      // child -> parent: entered its user namespace, write the id maps
     kMapsDone,         // parent -> child
     kUpperFd,          // child -> parent: carries the workspace upper-layer dir fd
-    kExited,           // child -> parent: the payload's wait status in `value`
+    kExited,           // child -> parent: the payload's wait status in `value`, usage below
     kSeccompListener,  // payload -> parent: carries the seccomp user-notification fd
 };
 
@@ -25,6 +25,10 @@ struct SyncMsg {
     std::int32_t index = -1;
     std::int32_t phase = 0;
     std::int32_t value = 0;
+    // kExited: CPU time and the largest resident set of everything the init reaped.
+    std::int64_t cpu_user_us = 0;
+    std::int64_t cpu_system_us = 0;
+    std::int64_t max_rss_kb = 0;
 };
 
 // Async-signal-safe. Return 0 or an errno.

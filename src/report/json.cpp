@@ -91,6 +91,48 @@ json denials_json(const RunResult& r) {
             {"killed_by", r.seccomp_kill ? json(*r.seccomp_kill) : json(nullptr)}};
 }
 
+template <class T>
+json optional_json(const std::optional<T>& value) {
+    return value ? json(*value) : json(nullptr);
+}
+
+json limits_json(const RunResult& r) {
+    json statuses = json::array();
+    for (const LimitStatus& s : r.limits) {
+        statuses.push_back({{"limit", s.key},
+                            {"value", s.value},
+                            {"enforced", s.enforced && !s.partial},
+                            {"partial", s.partial},
+                            {"mechanism", s.mechanism.empty() ? json(nullptr) : json(s.mechanism)},
+                            {"note", s.note.empty() ? json(nullptr) : json(s.note)}});
+    }
+    json cgroup = {{"used", r.cgroup.used}};
+    if (r.cgroup.used) {
+        cgroup["path"] = r.cgroup.path;
+        cgroup["source"] = r.cgroup.source;
+    } else if (!r.cgroup.why_not.empty()) {
+        cgroup["why_not"] = r.cgroup.why_not;
+    }
+    return {{"mode", r.limits_mode}, {"limits", statuses}, {"cgroup", cgroup}};
+}
+
+json usage_json(const ResourceUsage& u) {
+    auto ms = [](const std::optional<std::uint64_t>& us) {
+        return us ? json(static_cast<double>(*us) / 1000.0) : json(nullptr);
+    };
+    return {{"cpu_user_ms", ms(u.cpu_user_us)},
+            {"cpu_system_ms", ms(u.cpu_system_us)},
+            {"peak_memory_bytes", optional_json(u.peak_memory_bytes)},
+            {"peak_memory_source",
+             u.peak_memory_source.empty() ? json(nullptr) : json(u.peak_memory_source)},
+            {"pids_peak", optional_json(u.pids_peak)},
+            {"oom_kills", optional_json(u.oom_kills)},
+            {"cpu_throttled_ms", ms(u.cpu_throttled_us)},
+            {"cpu_throttled_periods", optional_json(u.cpu_throttled_periods)},
+            {"output_bytes", u.output_bytes},
+            {"output_truncated", u.output_truncated}};
+}
+
 void add_result(json& report, const RunResult& r, const Spec* spec) {
     report["reason"] = std::string(reason_name(r.reason));
     report["exit_code"] = r.exit_code;
@@ -101,6 +143,8 @@ void add_result(json& report, const RunResult& r, const Spec* spec) {
     report["wall_time_s"] = std::chrono::duration<double>(r.wall_time).count();
     if (spec) report["output"] = export_json(*spec, r);
     report["seccomp"] = denials_json(r);
+    report["usage"] = usage_json(r.usage);
+    report["resource_limits"] = limits_json(r);
 }
 
 }  // namespace

@@ -36,6 +36,13 @@ void merge_settings(Settings& base, const Settings& overlay) {
     append(base.seccomp_deny, overlay.seccomp_deny);
     take(base.landlock, overlay.landlock);
     take(base.landlock_allow_tcp, overlay.landlock_allow_tcp);
+    take(base.limits_mode, overlay.limits_mode);
+    take(base.memory_limit, overlay.memory_limit);
+    take(base.pids_limit, overlay.pids_limit);
+    take(base.cpus_limit, overlay.cpus_limit);
+    take(base.cpu_time_limit, overlay.cpu_time_limit);
+    take(base.output_limit, overlay.output_limit);
+    take(base.open_files_limit, overlay.open_files_limit);
 }
 
 }  // namespace nsbox

@@ -1,4 +1,4 @@
-// Names of the network and workspace modes, both ways.
+// Names of the network, workspace, seccomp, Landlock and limits modes, both ways.
 #include "nsbox/spec.hpp"
 
 namespace nsbox {
@@ -57,6 +57,16 @@ std::optional<SeccompAction> parse_seccomp_action(std::string_view name) noexcep
 std::optional<LandlockMode> parse_landlock_mode(std::string_view name) noexcept {
     for (LandlockMode mode : {LandlockMode::kAuto, LandlockMode::kRequired, LandlockMode::kOff})
         if (landlock_mode_name(mode) == name) return mode;
+    return std::nullopt;
+}
+
+std::string_view limits_mode_name(LimitsMode mode) noexcept {
+    return mode == LimitsMode::kStrict ? "strict" : "best-effort";
+}
+
+std::optional<LimitsMode> parse_limits_mode(std::string_view name) noexcept {
+    for (LimitsMode mode : {LimitsMode::kBestEffort, LimitsMode::kStrict})
+        if (limits_mode_name(mode) == name) return mode;
     return std::nullopt;
 }
 

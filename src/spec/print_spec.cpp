@@ -74,6 +74,23 @@ std::string render_spec(const Spec& spec) {
          spec.landlock.origin);
     line(out, "landlock.allow_tcp", spec.landlock_allow_tcp.value ? "true" : "false",
          spec.landlock_allow_tcp.origin);
+    const Limits& limits = spec.limits;
+    auto size_or_none = [](std::uint64_t v) { return v == 0 ? "none" : format_size(v); };
+    auto count_or_none = [](std::uint64_t v) { return v == 0 ? "none" : std::to_string(v); };
+    line(out, "limits.mode", quoted(std::string(limits_mode_name(limits.mode.value))),
+         limits.mode.origin);
+    line(out, "limits.memory", quoted(size_or_none(limits.memory.value)), limits.memory.origin);
+    line(out, "limits.pids", quoted(count_or_none(limits.pids.value)), limits.pids.origin);
+    line(out, "limits.cpus",
+         quoted(limits.cpus.value == 0 ? "none" : format_cpus(limits.cpus.value)),
+         limits.cpus.origin);
+    line(out, "limits.cpu_time",
+         quoted(limits.cpu_time.value.count() == 0 ? "none"
+                                                   : format_duration(limits.cpu_time.value)),
+         limits.cpu_time.origin);
+    line(out, "limits.output", quoted(size_or_none(limits.output.value)), limits.output.origin);
+    line(out, "limits.open_files", quoted(count_or_none(limits.open_files.value)),
+         limits.open_files.origin);
     std::string argv;
     for (const std::string& arg : spec.argv) argv += (argv.empty() ? "" : ", ") + quoted(arg);
     line(out, "command", "[" + argv + "]", Origin::cli());

@@ -56,10 +56,20 @@ std::string absolute_from(const Ctx& ctx, const std::string& path) {
 
 using Handler = std::function<Result<void>(Ctx&, const toml::node&, const std::string& key)>;
 
+// Numeric keys take TOML numbers as their text: `pids = 256` and `cpus = 1.5` mean what
+// "256" and "1.5" do.
+enum class Numbers : std::uint8_t { kRejected, kAccepted };
+
 template <class T, class Parse>
-Handler scalar(std::optional<Sourced<T>> Settings::*field, Parse parse, const char* expected) {
+Handler scalar(std::optional<Sourced<T>> Settings::*field, Parse parse, const char* expected,
+               Numbers numbers = Numbers::kRejected) {
     return [=](Ctx& ctx, const toml::node& node, const std::string& key) -> Result<void> {
-        auto text = get_string(ctx, node, key);
+        const bool numeric = numbers == Numbers::kAccepted;
+        auto text = numeric && node.is_integer()
+                        ? Result<std::string>(fmt::format("{}", node.as_integer()->get()))
+                    : numeric && node.is_floating_point()
+                        ? Result<std::string>(fmt::format("{}", node.as_floating_point()->get()))
+                        : get_string(ctx, node, key);
         if (!text) return fail(text.error());
         std::optional<T> value = parse(*text);
         if (!value)
@@ -80,6 +90,18 @@ std::optional<std::chrono::milliseconds> parse_timeout(const std::string& s) {
     if (s == "none") return std::chrono::milliseconds{0};
     return parse_duration(s);
 }
+
+// Limits: "none" means no limit, stored as 0.
+std::optional<std::uint64_t> size_or_none(const std::string& s) {
+    return s == "none" ? std::optional<std::uint64_t>{0} : parse_size(s);
+}
+std::optional<std::uint64_t> count_or_none(const std::string& s) {
+    return s == "none" ? std::optional<std::uint64_t>{0} : parse_count(s);
+}
+std::optional<std::uint64_t> cpus_or_none(const std::string& s) {
+    return s == "none" ? std::optional<std::uint64_t>{0} : parse_cpus(s);
+}
+std::optional<LimitsMode> parse_limits(const std::string& s) { return parse_limits_mode(s); }
 
 Handler rootfs_handler() {
     return [](Ctx& ctx, const toml::node& node, const std::string& key) -> Result<void> {
@@ -206,6 +228,20 @@ const std::vector<std::pair<std::string, Handler>>& schema() {
         {"landlock.mode",
          scalar(&Settings::landlock, parse_landlock, "\"auto\", \"required\" or \"off\"")},
         {"landlock.allow_tcp", boolean(&Settings::landlock_allow_tcp)},
+        {"limits.mode",
+         scalar(&Settings::limits_mode, parse_limits, "\"best-effort\" or \"strict\"")},
+        {"limits.memory", scalar(&Settings::memory_limit, size_or_none,
+                                 "a size such as \"512M\" or \"none\"")},
+        {"limits.pids", scalar(&Settings::pids_limit, count_or_none,
+                               "a number of tasks such as \"256\" or \"none\"", Numbers::kAccepted)},
+        {"limits.cpus", scalar(&Settings::cpus_limit, cpus_or_none,
+                               "a number of CPUs such as \"1.5\" or \"none\"", Numbers::kAccepted)},
+        {"limits.cpu_time", scalar(&Settings::cpu_time_limit, parse_timeout,
+                                   "a duration such as \"10s\" or \"none\"")},
+        {"limits.output", scalar(&Settings::output_limit, size_or_none,
+                                 "a size such as \"8M\" or \"none\"")},
+        {"limits.open_files", scalar(&Settings::open_files_limit, count_or_none,
+                                     "a number of files such as \"1024\" or \"none\"", Numbers::kAccepted)},
     };
     return table;
 }

@@ -217,6 +217,52 @@ Result<void> resolve_security(Spec& spec, const Settings& settings) {
     return {};
 }
 
+// Values a limit may take besides 0 ("none"), and why: below these the sandbox cannot start.
+Result<void> check_limits(const Limits& limits) {
+    struct Bound {
+        const Origin& origin;
+        const char* key;
+        const char* flag;
+        std::uint64_t value;
+        std::uint64_t min;
+        std::uint64_t max;
+        const char* what;
+    };
+    const Bound bounds[] = {
+        {limits.memory.origin, "limits.memory", "--memory", limits.memory.value, 4ULL << 20,
+         UINT64_MAX, "must be at least 4M (or \"none\")"},
+        {limits.pids.origin, "limits.pids", "--pids", limits.pids.value, 2, 1U << 22,
+         "must be between 2 (the sandbox's init counts as one) and 4194304, or \"none\""},
+        {limits.cpus.origin, "limits.cpus", "--cpus", limits.cpus.value, 10, 1'000'000,
+         "must be between 0.01 and 1000 CPUs, or \"none\""},
+        {limits.cpu_time.origin, "limits.cpu_time", "--cpu-time",
+         static_cast<std::uint64_t>(limits.cpu_time.value.count()), 10, 1ULL << 40,
+         "must be at least 10ms (or \"none\")"},
+        {limits.output.origin, "limits.output", "--output-limit", limits.output.value, 1024,
+         UINT64_MAX, "must be at least 1K (or \"none\")"},
+        {limits.open_files.origin, "limits.open_files", "--open-files", limits.open_files.value,
+         16, 1U << 20, "must be between 16 and 1048576, or \"none\""},
+    };
+    for (const Bound& b : bounds) {
+        if (b.value != 0 && (b.value < b.min || b.value > b.max))
+            return fail(setting_error(b.origin, b.key, b.flag, b.what));
+    }
+    return {};
+}
+
+// Native thread pools size themselves from the host's CPU count, not from a CPU limit: told
+// the limit, numpy/OpenBLAS neither oversubscribe the quota nor run into the pids limit.
+void add_thread_counts(Spec& spec) {
+    if (spec.limits.cpus.value == 0) return;
+    const std::string threads = std::to_string((spec.limits.cpus.value + 999) / 1000);
+    for (const char* name :
+         {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"}) {
+        const bool set = std::any_of(spec.env.begin(), spec.env.end(),
+                                     [&](const EnvVar& var) { return var.name == name; });
+        if (!set) spec.env.push_back({name, threads, Origin::builtin("from limits.cpus")});
+    }
+}
+
 }  // namespace
 
 Settings builtin_settings() {
@@ -233,6 +279,15 @@ Settings builtin_settings() {
     s.seccomp_action = builtin(SeccompAction::kErrno);
     s.landlock = builtin(LandlockMode::kAuto);
     s.landlock_allow_tcp = builtin(false);
+    // The default profile's limits: enough for ordinary scripts and numpy, small enough that a
+    // runaway loop, fork bomb or allocation stops early.
+    s.limits_mode = builtin(LimitsMode::kBestEffort);
+    s.memory_limit = builtin<std::uint64_t>(512ULL << 20);
+    s.pids_limit = builtin<std::uint64_t>(256);
+    s.cpus_limit = builtin<std::uint64_t>(1000);
+    s.cpu_time_limit = builtin(std::chrono::milliseconds{3000});
+    s.output_limit = builtin<std::uint64_t>(8ULL << 20);
+    s.open_files_limit = builtin<std::uint64_t>(1024);
     return s;
 }
 
@@ -254,6 +309,11 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
     spec.home_size = *settings.home_size;
     spec.timeout = *settings.timeout;
     spec.terminal_attached = host.terminal_attached;
+    spec.limits = Limits{*settings.limits_mode,    *settings.memory_limit,
+                         *settings.pids_limit,     *settings.cpus_limit,
+                         *settings.cpu_time_limit, *settings.output_limit,
+                         *settings.open_files_limit};
+    if (auto r = check_limits(spec.limits); !r) return fail(r.error());
     if (auto r = resolve_security(spec, settings); !r) return fail(r.error());
     spec.rootfs = *settings.rootfs;
     if (spec.rootfs.value != "host") {
@@ -280,6 +340,7 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
     auto env = build_environment(settings, host);
     if (!env) return fail(env.error());
     spec.env = std::move(*env);
+    add_thread_counts(spec);
     if (!request.output_dir.empty()) {
         if (spec.workspace_mode.value != WorkspaceMode::kOverlay)
             return fail(Error::usage("--output needs the overlay workspace mode (the default)"));

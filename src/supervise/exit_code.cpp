@@ -13,6 +13,12 @@ std::string_view reason_name(Reason reason) noexcept {
             return "signaled";
         case Reason::kTimeout:
             return "timeout";
+        case Reason::kCpuTime:
+            return "cpu_time";
+        case Reason::kOom:
+            return "oom";
+        case Reason::kOutputLimit:
+            return "output_limit";
         case Reason::kSetupError:
             return "setup_error";
     }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "util/sys.hpp"
@@ -14,15 +15,31 @@
 namespace nsbox::supervise {
 namespace {
 
+// Every sandbox process is dead when draining starts, so the pipes are at EOF as soon as their
+// buffers are relayed; the bound only guards against a destination that stops reading.
+constexpr std::chrono::milliseconds kDrainWait{2000};
+
+bool set_timer(int fd, std::chrono::milliseconds after) {
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(after.count() / 1000);
+    spec.it_value.tv_nsec = static_cast<long>((after.count() % 1000) * 1'000'000);
+    return ::timerfd_settime(fd, 0, &spec, nullptr) == 0;
+}
+
 UniqueFd arm_timer(std::chrono::milliseconds timeout) {
     if (timeout.count() <= 0) return {};
     UniqueFd fd{::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)};
-    if (!fd) return {};
-    itimerspec spec{};
-    spec.it_value.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-    spec.it_value.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1'000'000);
-    if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0) return {};
+    if (!fd || !set_timer(fd.get(), timeout)) return {};
     return fd;
+}
+
+// The next CPU-time check: when the sandbox could have spent what is left of its budget at
+// full parallelism, so the overshoot stays within one check interval.
+std::chrono::milliseconds next_cpu_check(const Watched& w, std::uint64_t used_us) {
+    const auto budget_us = static_cast<std::uint64_t>(w.cpu_budget.count()) * 1000;
+    const std::uint64_t left_us = budget_us > used_us ? budget_us - used_us : 0;
+    const auto ms = left_us / 1000 / std::max(1U, w.cpu_parallelism);
+    return std::chrono::milliseconds(std::clamp<std::uint64_t>(ms, 10, 1000));
 }
 
 // Handles one message; returns false at EOF.
@@ -38,6 +55,7 @@ bool handle_message(const Watched& w, Outcome& out) {
             break;
         case launch::MsgKind::kExited:
             out.payload_status = msg.value;
+            out.exited = msg;
             break;
         case launch::MsgKind::kUpperFd:
             out.upper_fd = std::move(received);
@@ -63,6 +81,12 @@ bool handle_message(const Watched& w, Outcome& out) {
     return true;
 }
 
+void finish_output(const Watched& w, Outcome& out) {
+    if (!w.output) return;
+    w.output->drain(kDrainWait);
+    out.output_exceeded = out.output_exceeded || w.output->exceeded();
+}
+
 void forward_signal(const Watched& w) {
     signalfd_siginfo info{};
     if (::read(w.signal_fd, &info, sizeof info) != sizeof info) return;
@@ -74,32 +98,59 @@ void forward_signal(const Watched& w) {
 Outcome supervise(const Watched& w) {
     Outcome out;
     UniqueFd timer = arm_timer(w.timeout);
+    UniqueFd cpu_timer = w.cpu_budget.count() > 0 && w.cpu_usage_us
+                             ? arm_timer(next_cpu_check(w, 0))
+                             : UniqueFd{};
     bool sync_open = true;
+    auto kill_sandbox = [&] { sys::pidfd_send_signal(w.pidfd, SIGKILL); };
     for (;;) {
         const int listener = w.denials ? w.denials->fd() : -1;
-        pollfd fds[5] = {{w.pidfd, POLLIN, 0},
+        pollfd fds[8] = {{w.pidfd, POLLIN, 0},
                          {sync_open ? w.sync_fd : -1, POLLIN, 0},
                          {w.signal_fd, POLLIN, 0},
                          {timer ? timer.get() : -1, POLLIN, 0},
-                         {listener, POLLIN, 0}};
-        if (::poll(fds, 5, -1) < 0) {
+                         {listener, POLLIN, 0},
+                         {cpu_timer ? cpu_timer.get() : -1, POLLIN, 0},
+                         {-1, 0, 0},
+                         {-1, 0, 0}};
+        if (w.output) w.output->fill(&fds[6]);
+        if (::poll(fds, 8, -1) < 0) {
             if (errno == EINTR) continue;
             out.error = Error::from_errno(Step::kSupervise, "poll");
-            sys::pidfd_send_signal(w.pidfd, SIGKILL);
+            kill_sandbox();
         }
         if (listener >= 0 && fds[4].revents != 0) w.denials->on_ready(fds[4].revents);
         if (fds[1].revents & (POLLIN | POLLHUP)) sync_open = handle_message(w, out);
         if (fds[2].revents & POLLIN) forward_signal(w);
         if (timer && (fds[3].revents & POLLIN)) {
             out.timed_out = true;
-            sys::pidfd_send_signal(w.pidfd, SIGKILL);
+            kill_sandbox();
             timer.reset();
+        }
+        if (cpu_timer && (fds[5].revents & POLLIN)) {
+            std::uint64_t expirations = 0;
+            (void)::read(cpu_timer.get(), &expirations, sizeof expirations);
+            const std::uint64_t used = w.cpu_usage_us().value_or(0);
+            if (used >= static_cast<std::uint64_t>(w.cpu_budget.count()) * 1000) {
+                out.cpu_time_exceeded = true;
+                kill_sandbox();
+                cpu_timer.reset();
+            } else {
+                set_timer(cpu_timer.get(), next_cpu_check(w, used));
+            }
+        }
+        for (int i = 0; w.output && i < OutputRelay::kStreams; ++i) {
+            if (w.output->on_ready(i, fds[6 + i].revents)) {
+                out.output_exceeded = true;
+                kill_sandbox();
+            }
         }
         if (fds[0].revents & POLLIN) break;
         // The init reported the payload's status and closed the socket after killing and
         // reaping everything else: what remains is the kernel's namespace teardown.
         if (out.payload_status && !sync_open) {
             out.init_exiting = true;
+            finish_output(w, out);
             return out;
         }
     }
@@ -110,6 +161,7 @@ Outcome supervise(const Watched& w) {
     // The init is gone; whatever it or a failed payload wrote is still queued. Blocking reads
     // end at EOF once the last sandbox process holding the socket has died.
     while (sync_open) sync_open = handle_message(w, out);
+    finish_output(w, out);
     return out;
 }
 

@@ -13,6 +13,7 @@
 #include "nsbox/result.hpp"
 #include "nsbox/unique_fd.hpp"
 #include "security/seccomp_notify.hpp"
+#include "supervise/output_relay.hpp"
 
 namespace nsbox::supervise {
 
@@ -26,6 +27,13 @@ struct Watched {
     std::function<Result<void>()> on_userns_ready;
     // Receives the payload's seccomp listener and answers denied calls; may be null.
     security::DenialMonitor* denials = nullptr;
+    // Relays and counts the sandbox's stdout/stderr; may be null (passed through).
+    OutputRelay* output = nullptr;
+    // A whole-sandbox CPU-time budget, checked on a timer against `cpu_usage_us` (the
+    // cgroup's count); `cpu_parallelism` is how many CPUs can spend it at once.
+    std::chrono::milliseconds cpu_budget{0};
+    std::function<std::optional<std::uint64_t>()> cpu_usage_us;
+    unsigned cpu_parallelism = 1;
 };
 
 struct Outcome {
@@ -33,6 +41,9 @@ struct Outcome {
     std::optional<int> payload_status;       // wait status the init reported
     std::optional<siginfo_t> init_exit;      // how the init itself ended
     bool timed_out = false;
+    bool cpu_time_exceeded = false;
+    bool output_exceeded = false;
+    std::optional<launch::SyncMsg> exited;  // the init's kExited report, with usage
     bool init_exiting = false;  // returned before the init was reaped (see supervise())
     UniqueFd upper_fd;
     std::optional<Error> error;  // a parent-side failure while supervising

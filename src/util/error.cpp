@@ -55,6 +55,10 @@ std::string_view step_name(Step step) noexcept {
             return "landlock";
         case Step::kSeccomp:
             return "seccomp";
+        case Step::kLimits:
+            return "limits";
+        case Step::kCgroup:
+            return "cgroup";
         case Step::kExec:
             return "exec";
         case Step::kSupervise:

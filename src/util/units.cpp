@@ -82,6 +82,26 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(ms)));
 }
 
+std::optional<std::uint64_t> parse_count(std::string_view text) {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+std::optional<std::uint64_t> parse_cpus(std::string_view text) {
+    const auto parts = split_number(text);
+    if (!parts || !parts->second.empty() || parts->first > 1e6) return std::nullopt;
+    return static_cast<std::uint64_t>(std::llround(parts->first * 1000));
+}
+
+std::string format_cpus(std::uint64_t milli) {
+    if (milli % 1000 == 0) return fmt::format("{}", milli / 1000);
+    std::string text = fmt::format("{}.{:03}", milli / 1000, milli % 1000);
+    while (text.back() == '0') text.pop_back();
+    return text;
+}
+
 std::string format_size(std::uint64_t bytes) {
     constexpr const char* kUnits[] = {"", "K", "M", "G", "T"};
     int unit = 0;

@@ -24,6 +24,9 @@ const std::map<std::string, std::string> kCanaries = {
 };
 
 const std::set<std::string> kAllowlist = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL"};
+// Thread-pool sizes nsbox derives from the CPU limit (limits.cpus).
+const std::set<std::string> kThreadCounts = {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                             "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"};
 
 // The [env.set] table of the default profile: the only variables besides the allowlist that
 // a plain run may carry. Read from the source tree so the test follows the profile.
@@ -105,7 +108,8 @@ TEST(Env, OnlyAllowlistAndProfileVariablesArePresent) {
     const auto profile = default_profile_env_set();
     ASSERT_FALSE(profile.empty()) << "could not read [env.set] of the default profile";
     for (const auto& [name, value] : env.items()) {
-        EXPECT_TRUE(kAllowlist.count(name) == 1 || profile.count(name) == 1)
+        EXPECT_TRUE(kAllowlist.count(name) == 1 || profile.count(name) == 1 ||
+                    kThreadCounts.count(name) == 1)
             << name << "=" << value;
     }
 }

@@ -89,8 +89,10 @@ TEST(Fds, StdinReachesPayload) {
 
 TEST(Fds, StdoutAndStderrStaySeparate) {
     const TempDir ws;
-    RunOutput out = run_nsbox({"run", "--workspace", ws.path().string(), "--", "/bin/sh", "-c",
-                               "echo to-stdout; echo to-stderr >&2"});
+    std::vector<std::string> args = {"run", "--workspace", ws.path().string()};
+    args.insert(args.end(), kWithoutCgroupLimits.begin(), kWithoutCgroupLimits.end());
+    args.insert(args.end(), {"--", "/bin/sh", "-c", "echo to-stdout; echo to-stderr >&2"});
+    RunOutput out = run_nsbox(args);
     ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
     EXPECT_EQ(out.stdout_text, "to-stdout\n");
     EXPECT_EQ(out.stderr_text, "to-stderr\n");

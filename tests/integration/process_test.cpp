@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -162,6 +163,11 @@ TEST(Process, KilledNsboxLeavesNoProcessBehind) {
     nsbox.send_signal(SIGKILL);
     RunOutput out = nsbox.finish();
     EXPECT_FALSE(out.timed_out) << "sandbox processes outlived nsbox";
+    // The kernel kills the sandbox (parent-death signal, then its pid namespace) right after
+    // nsbox dies, asynchronously: allow it a moment.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!processes_with(run.marker).empty() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
     EXPECT_TRUE(processes_with(run.marker).empty());
 }
 
