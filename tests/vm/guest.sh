@@ -1,0 +1,55 @@
+#!/bin/sh
+# Runs inside the VM of scripts/vm-test.sh, chrooted into the host's root filesystem
+# (read-only, with its own /tmp, /dev and a cgroup2 hierarchy at /sys/fs/cgroup): the limit
+# tests and the escape catalog's resource probes, first as root, then as the unprivileged user
+# nsboxtest in a delegated cgroup (the directory chowned to it, as systemd's Delegate=yes does).
+#
+#   guest.sh BUILD_DIR REPO_DIR [ESCAPE_CATALOG_DIR]
+#   guest.sh --tests HOME BUILD_DIR REPO_DIR [ESCAPE_CATALOG_DIR]   (one user's part)
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export NSBOX_EXPECT_CGROUP=1 LANG=C.UTF-8
+self=$(readlink -f "$0")
+
+if [ "$1" = --tests ]; then
+    export HOME=$2
+    build=$3 repo=$4 catalog=${5:-}
+    "$build/bin/nsbox_integration_tests" --gtest_filter='Limits.*:Cgroup.*' --gtest_brief=1 ||
+        exit 1
+    if [ -n "$catalog" ]; then
+        python3 "$repo/tests/escape/check_catalog.py" --nsbox "$build/bin/nsbox" \
+            --catalog "$catalog" --only res_ --summary || exit 1
+    fi
+    exit 0
+fi
+
+build=$1 repo=$2 catalog=${3:-}
+user=nsboxtest
+status=0
+landlock_abi=$(python3 -c 'import ctypes; print(ctypes.CDLL(None).syscall(444, None, 0, 1))')
+echo "== guest: Linux $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)," \
+     "Landlock ABI $landlock_abi"
+
+# Homes are fresh tmpfs mounts here: the escape harness puts its canaries in the real home.
+echo "== guest: limit tests as root"
+/bin/sh "$self" --tests /root "$build" "$repo" "$catalog" || status=1
+
+echo "== guest: limit tests as $user in a delegated cgroup"
+delegated=/sys/fs/cgroup/delegated
+mkdir "$delegated"
+echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
+chown "$user:" "$delegated" "$delegated/cgroup.procs" "$delegated/cgroup.subtree_control" \
+    "$delegated/cgroup.threads"
+home=$(getent passwd "$user" | cut -d: -f6)
+mkdir -p "$home"
+chown "$user:" "$home"
+# The shell moves itself into the delegated cgroup, then becomes the user.
+sh -c "echo \$\$ >$delegated/cgroup.procs && exec setpriv --reuid=$user --regid=$user \
+    --clear-groups /bin/sh $self --tests $home $build $repo $catalog" || status=1
+
+leftover=$(find /sys/fs/cgroup -name 'sandbox-*' -type d)
+if [ -n "$leftover" ]; then
+    echo "== guest: sandbox cgroups left behind: $leftover"
+    status=1
+fi
+echo "== guest: done, status $status"
+exit $status
