@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test suite: lint, the unit and integration suites and the
 # escape catalog as root, the suites again under AddressSanitizer and UndefinedBehaviorSanitizer,
-# and suites and catalog again as an unprivileged user (created if missing), since rootless is
-# how most people run nsbox.
+# suites and catalog again as an unprivileged user (created if missing), since rootless is how
+# most people run nsbox, and the cgroup v2 stage in a VM (scripts/vm-test.sh), since this
+# machine's controllers are bound to cgroup v1.
 #   scripts/test.sh
 # Environment: NSBOX_TEST_USER (default nsboxtest), NSBOX_BUILD_DIR, NSBOX_CTEST_ARGS,
-# NSBOX_SKIP_SANITIZERS=1 to skip the sanitizer build, NSBOX_ESCAPE_CATALOG (default
+# NSBOX_SKIP_SANITIZERS=1 to skip the sanitizer build, NSBOX_VM_CACHE (where the VM kernel is
+# kept, default /var/cache/nsbox-vm), NSBOX_ESCAPE_CATALOG (default
 # ../shared/escape next to the checkout, then /work/shared/escape).
 set -euo pipefail
 
@@ -78,3 +80,7 @@ runuser -u "$TEST_USER" -- env HOME="$USER_HOME" \
 echo "== escape catalog as $TEST_USER (rootless) =="
 runuser -u "$TEST_USER" -- env HOME="$USER_HOME" \
     ctest --test-dir "$USER_BUILD" -L escape --output-on-failure ${NSBOX_CTEST_ARGS:-}
+
+# The user's build, which the guest runs both as root and as the user.
+echo "== cgroup v2 limits in a VM, as root and as $TEST_USER with a delegated cgroup =="
+NSBOX_ESCAPE_CATALOG="$CATALOG" "$STAGE/scripts/vm-test.sh" "$USER_BUILD"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cgroup v2 stage: boots Debian's cloud kernel under qemu (software emulation) with a
 # busybox initramfs, shares this machine's root filesystem read-only into the guest over
-# virtiofs, and runs tests/vm/guest.sh there (with the shared root as its root, so the guest runs
+# virtiofs (under a writable layer in guest memory), and runs tests/vm/guest.sh there (with the shared root as its root, so the guest runs
 # the freshly built binaries with this machine's libraries). The guest has a real cgroup2
 # hierarchy with cpu, memory and pids; this host binds them to cgroup v1.
 #
@@ -80,7 +80,14 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in ${modules[*]}; do insmod /modules/\$m.ko || echo "insmod \$m failed"; done
-mount -t virtiofs -o ro host /host || { echo "NSBOX-VM-RESULT=1"; poweroff -f; }
+# The host's root, read-only, under a memory-backed writable layer: the guest sees every host
+# file (the build, the checkout, users) and writes only to its own memory.
+mkdir -p /lower /rw
+mount -t virtiofs -o ro host /lower || { echo "NSBOX-VM-RESULT=1"; poweroff -f; }
+mount -t tmpfs tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /host ||
+    { echo "NSBOX-VM-RESULT=1"; poweroff -f; }
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
@@ -88,10 +95,7 @@ mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
-mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/run
-mount -t tmpfs tmpfs /host/root
-mount -t tmpfs tmpfs /host/home
 ip link set lo up
 # switch_root, not chroot: the kernel refuses user namespaces to a chrooted process.
 exec switch_root /host /bin/sh -c \
@@ -102,7 +106,7 @@ chmod +x "$initramfs/init"
 (cd "$initramfs" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$work/initramfs.cpio.gz"
 
 /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=always -o sandbox=chroot \
-    -o announce_submounts >"$work/virtiofsd.log" 2>&1 &
+    >"$work/virtiofsd.log" 2>&1 &
 virtiofsd_pid=$!
 for _ in $(seq 50); do [[ -S $work/virtiofs.sock ]] && break; sleep 0.1; done
 

@@ -32,7 +32,8 @@ struct ResourceUsage {
     std::optional<std::uint64_t> cpu_user_us;
     std::optional<std::uint64_t> cpu_system_us;
     std::optional<std::uint64_t> peak_memory_bytes;
-    std::string peak_memory_source;  // "memory.peak" (whole sandbox) or "ru_maxrss" (largest process)
+    std::string
+        peak_memory_source;  // "memory.peak" (whole sandbox) or "ru_maxrss" (largest process)
     std::optional<std::uint64_t> pids_peak;
     std::optional<std::uint64_t> oom_kills;
     std::optional<std::uint64_t> cpu_throttled_us;

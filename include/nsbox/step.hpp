@@ -31,8 +31,8 @@ enum class Step : std::uint8_t {
     kNoNewPrivs,
     kLandlock,
     kSeccomp,
-    kLimits,   // resource limits: rlimits, output pipes
-    kCgroup,   // the sandbox's cgroup
+    kLimits,  // resource limits: rlimits, output pipes
+    kCgroup,  // the sandbox's cgroup
     kExec,
     kSupervise,
     kExport,

@@ -148,19 +148,22 @@ void summarize(const Spec& spec, const RunResult& r) {
                       spec.timeout.value.count() / 1000.0);
             break;
         case Reason::kCpuTime:
-            log::warn("the sandbox used its {} of CPU time and was stopped (limits.cpu_time from "
-                      "{}; raise it with --cpu-time)",
-                      format_duration(limits.cpu_time.value), limits.cpu_time.origin.describe());
+            log::warn(
+                "the sandbox used its {} of CPU time and was stopped (limits.cpu_time from "
+                "{}; raise it with --cpu-time)",
+                format_duration(limits.cpu_time.value), limits.cpu_time.origin.describe());
             break;
         case Reason::kOom:
-            log::warn("the sandbox ran out of memory at its {} limit and was stopped "
-                      "(limits.memory from {}; raise it with --memory)",
-                      format_size(limits.memory.value), limits.memory.origin.describe());
+            log::warn(
+                "the sandbox ran out of memory at its {} limit and was stopped "
+                "(limits.memory from {}; raise it with --memory)",
+                format_size(limits.memory.value), limits.memory.origin.describe());
             break;
         case Reason::kOutputLimit:
-            log::warn("the sandbox wrote more than {} to stdout/stderr and was stopped "
-                      "(limits.output from {}; raise it with --output-limit)",
-                      format_size(limits.output.value), limits.output.origin.describe());
+            log::warn(
+                "the sandbox wrote more than {} to stdout/stderr and was stopped "
+                "(limits.output from {}; raise it with --output-limit)",
+                format_size(limits.output.value), limits.output.origin.describe());
             break;
         default:
             break;

@@ -49,8 +49,8 @@ Result<void> add_env(const RunOptions& o, Settings& s) {
 
 // A limit flag: empty means not given, "none" means no limit (0).
 template <class T, class Parse>
-Result<void> limit_flag(const std::string& text, const char* flag, const char* example,
-                        Parse parse, std::optional<Sourced<T>>& into) {
+Result<void> limit_flag(const std::string& text, const char* flag, const char* example, Parse parse,
+                        std::optional<Sourced<T>>& into) {
     if (text.empty()) return {};
     if (text == "none") {
         into = from_cli(T{});
@@ -73,13 +73,14 @@ Result<void> add_limits(const RunOptions& o, Settings& s) {
         return r;
     if (auto r = limit_flag(o.pids, "--pids", "a number such as 256", count, s.pids_limit); !r)
         return r;
-    if (auto r = limit_flag(o.cpus, "--cpus", "a number of CPUs such as 1.5",
-                            [](std::string_view t) { return parse_cpus(t); }, s.cpus_limit);
+    if (auto r = limit_flag(
+            o.cpus, "--cpus", "a number of CPUs such as 1.5",
+            [](std::string_view t) { return parse_cpus(t); }, s.cpus_limit);
         !r)
         return r;
-    if (auto r = limit_flag(o.cpu_time, "--cpu-time", "a duration such as 10s",
-                            [](std::string_view t) { return parse_duration(t); },
-                            s.cpu_time_limit);
+    if (auto r = limit_flag(
+            o.cpu_time, "--cpu-time", "a duration such as 10s",
+            [](std::string_view t) { return parse_duration(t); }, s.cpu_time_limit);
         !r)
         return r;
     if (auto r = limit_flag(o.output_limit, "--output-limit", "a size such as 10M", size,

@@ -1,10 +1,10 @@
 // Parent side: the launch sequence (plan, clone, supervise, result, deferred reaping).
 #include "nsbox/launcher.hpp"
 
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,12 +101,11 @@ void reap_exited_inits() {
 // what the payload died of), then how the payload itself ended.
 void fill_outcome(RunResult& result, supervise::Outcome& outcome, const launch::LaunchPlan& plan) {
     const bool out_of_memory = result.usage.oom_kills.value_or(0) > 0;
-    const int payload_signal =
-        outcome.payload_status && WIFSIGNALED(*outcome.payload_status)
-            ? WTERMSIG(*outcome.payload_status)
-            : 0;
-    const bool init_killed = !outcome.payload_status && outcome.init_exit &&
-                             outcome.init_exit->si_code != CLD_EXITED;
+    const int payload_signal = outcome.payload_status && WIFSIGNALED(*outcome.payload_status)
+                                   ? WTERMSIG(*outcome.payload_status)
+                                   : 0;
+    const bool init_killed =
+        !outcome.payload_status && outcome.init_exit && outcome.init_exit->si_code != CLD_EXITED;
     auto limit_stop = [&](Reason reason, int exit_code, int signal) {
         result.reason = reason;
         result.exit_code = exit_code;
@@ -328,8 +327,8 @@ Result<RunResult> run_sandbox(const Spec& spec) {
     }
     auto signals = SignalForwarding::start();
     if (!signals) return fail(signals.error());
-    auto result = launch_and_supervise(spec, *plan, limits_plan, cgroup ? &*cgroup : nullptr,
-                                       signals->fd());
+    auto result =
+        launch_and_supervise(spec, *plan, limits_plan, cgroup ? &*cgroup : nullptr, signals->fd());
     if (cgroup) cgroup->destroy();
     if (!result) return result;
     result->limits = limits_plan.statuses;

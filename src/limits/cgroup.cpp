@@ -51,7 +51,8 @@ struct Controllers {
     [[nodiscard]] bool any() const { return cpu || memory || pids; }
     [[nodiscard]] std::string enable_line() const {
         std::string line;
-        for (const auto& [on, name] : {std::pair{cpu, "+cpu"}, {memory, "+memory"}, {pids, "+pids"}})
+        for (const auto& [on, name] :
+             {std::pair{cpu, "+cpu"}, {memory, "+memory"}, {pids, "+pids"}})
             if (on) line += (line.empty() ? "" : " ") + std::string(name);
         return line;
     }
@@ -153,16 +154,15 @@ SiteLookup prepare_delegated(const Cgroup2Mount& mount, const std::string& dir,
 SiteLookup prepare_root_subtree(const Cgroup2Mount& mount, const Controllers& available) {
     const std::string line = available.enable_line();
     if (const int err = write_file(mount.point + "/cgroup.subtree_control", line); err != 0)
-        return no_site(fmt::format("cannot enable {} in {}: {}", line, mount.point,
-                                   std::strerror(err)),
-                       kUnifiedFix);
+        return no_site(
+            fmt::format("cannot enable {} in {}: {}", line, mount.point, std::strerror(err)),
+            kUnifiedFix);
     const std::string subtree = mount.point + "/" + kRootSubtree;
     if (::mkdir(subtree.c_str(), 0755) != 0 && errno != EEXIST)
         return no_site(fmt::format("cannot create {}: {}", subtree, std::strerror(errno)),
                        kUnifiedFix);
     if (const int err = write_file(subtree + "/cgroup.subtree_control", line); err != 0)
-        return no_site(fmt::format("cannot enable {} in {}: {}", line, subtree,
-                                   std::strerror(err)),
+        return no_site(fmt::format("cannot enable {} in {}: {}", line, subtree, std::strerror(err)),
                        kUnifiedFix);
     const Controllers enabled = controllers_in(subtree + "/cgroup.subtree_control");
     return SiteLookup{CgroupSite{mount.point, subtree, "cgroup2 subtree " + subtree, enabled.cpu,
@@ -184,7 +184,8 @@ SiteLookup discover() {
     const auto proc_cgroup = read_file("/proc/self/cgroup");
     auto own = proc_cgroup ? parse_unified_path(*proc_cgroup) : std::nullopt;
     if (!own) return no_site("this process is in no cgroup v2 cgroup", kUnifiedFix);
-    if (mount->root != "/" && own->rfind(mount->root, 0) == 0) own = own->substr(mount->root.size());
+    if (mount->root != "/" && own->rfind(mount->root, 0) == 0)
+        own = own->substr(mount->root.size());
     const std::string dir = *own == "/" ? mount->point : mount->point + *own;
 
     // A launcher leaf made by an earlier run in this cgroup: its parent is the site.
@@ -194,9 +195,9 @@ SiteLookup discover() {
     if (::geteuid() == 0) return prepare_root_subtree(*mount, at_root);
     struct stat st {};
     const unsigned owner = ::stat(dir.c_str(), &st) == 0 ? st.st_uid : 0;
-    return no_site(fmt::format("your cgroup {} is not delegated to you (owned by uid {})", *own,
-                               owner),
-                   kDelegateFix);
+    return no_site(
+        fmt::format("your cgroup {} is not delegated to you (owned by uid {})", *own, owner),
+        kDelegateFix);
 }
 
 std::atomic<unsigned> g_sandbox_counter{0};
@@ -265,8 +266,7 @@ Result<SandboxCgroup> SandboxCgroup::create(const CgroupSite& site, const Cgroup
     if (middle < 0) return fail(Error::from_errno(Step::kCgroup, "fork the cgroup janitor"));
     if (middle == 0) {
         if (::fork() == 0)
-            janitor_main(read_end.get(), kill_file.c_str(), events_file.c_str(),
-                         cg.path_.c_str());
+            janitor_main(read_end.get(), kill_file.c_str(), events_file.c_str(), cg.path_.c_str());
         ::_exit(0);
     }
     read_end.reset();
@@ -281,7 +281,8 @@ Result<SandboxCgroup> SandboxCgroup::create(const CgroupSite& site, const Cgroup
                                   fmt::format("set {} to {} in {}", file, value, cg.path_)));
     };
     if (limits.memory != 0 && site.memory) {
-        if (auto r = set("memory.max", std::to_string(limits.memory), false); !r) return fail(r.error());
+        if (auto r = set("memory.max", std::to_string(limits.memory), false); !r)
+            return fail(r.error());
         // Swap would let the sandbox exceed memory.max; without swap accounting the file is
         // absent and there is nothing to close.
         if (auto r = set("memory.swap.max", "0", true); !r) return fail(r.error());
@@ -289,7 +290,8 @@ Result<SandboxCgroup> SandboxCgroup::create(const CgroupSite& site, const Cgroup
         if (auto r = set("memory.oom.group", "1", false); !r) return fail(r.error());
     }
     if (limits.pids != 0 && site.pids) {
-        if (auto r = set("pids.max", std::to_string(limits.pids), false); !r) return fail(r.error());
+        if (auto r = set("pids.max", std::to_string(limits.pids), false); !r)
+            return fail(r.error());
     }
     if (limits.cpus_milli != 0 && site.cpu) {
         constexpr std::uint64_t kPeriodUs = 100'000;
@@ -326,7 +328,8 @@ void SandboxCgroup::read_usage(ResourceUsage& usage) const {
     }
     if (const auto events = read_file(path_ + "/memory.events"))
         usage.oom_kills = flat_key_value(*events, "oom_kill");
-    if (const auto peak = read_file(path_ + "/pids.peak")) usage.pids_peak = parse_count_line(*peak);
+    if (const auto peak = read_file(path_ + "/pids.peak"))
+        usage.pids_peak = parse_count_line(*peak);
 }
 
 void SandboxCgroup::destroy() noexcept {

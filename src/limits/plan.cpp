@@ -10,7 +10,9 @@
 namespace nsbox::limits {
 namespace {
 
-rlim_t clamp(rlim_t wanted, rlim_t hard) { return hard == RLIM_INFINITY || wanted < hard ? wanted : hard; }
+rlim_t clamp(rlim_t wanted, rlim_t hard) {
+    return hard == RLIM_INFINITY || wanted < hard ? wanted : hard;
+}
 
 LimitStatus status(std::string key, std::string value) {
     LimitStatus s;
@@ -121,9 +123,10 @@ LimitsPlan plan_limits(const Limits& limits, const HostFacts& host) {
             s.enforced = true;
             s.partial = true;
             s.mechanism = "RLIMIT_CPU";
-            s.note = "per process only (RLIMIT_CPU, in whole seconds): no cgroup counts the "
-                     "whole sandbox, because " +
-                     no_cgroup;
+            s.note =
+                "per process only (RLIMIT_CPU, in whole seconds): no cgroup counts the "
+                "whole sandbox, because " +
+                no_cgroup;
         }
         plan.statuses.push_back(s);
     }
@@ -167,7 +170,8 @@ std::string unenforced_summary(const LimitsPlan& plan) {
     std::string missing;
     std::string partial;
     for (const LimitStatus& s : plan.statuses) {
-        if (!s.enforced) missing += fmt::format("{}{} {}", missing.empty() ? "" : ", ", s.key, s.value);
+        if (!s.enforced)
+            missing += fmt::format("{}{} {}", missing.empty() ? "" : ", ", s.key, s.value);
         if (s.enforced && s.partial)
             partial += fmt::format("{}{} {} {}", partial.empty() ? "" : "; ", s.key, s.value,
                                    s.note.substr(0, s.note.find(" (")));
@@ -186,18 +190,19 @@ Result<void> check_strict(const Limits& limits, const LimitsPlan& plan) {
     for (const LimitStatus& s : plan.statuses) {
         if (s.enforced && !s.partial) continue;
         const Origin* origin = nullptr;
-        for (const auto& [key, o] :
-             {std::pair{"memory", &limits.memory.origin}, {"pids", &limits.pids.origin},
-              {"cpus", &limits.cpus.origin}, {"cpu_time", &limits.cpu_time.origin},
-              {"output", &limits.output.origin}, {"open_files", &limits.open_files.origin}})
+        for (const auto& [key, o] : {std::pair{"memory", &limits.memory.origin},
+                                     {"pids", &limits.pids.origin},
+                                     {"cpus", &limits.cpus.origin},
+                                     {"cpu_time", &limits.cpu_time.origin},
+                                     {"output", &limits.output.origin},
+                                     {"open_files", &limits.open_files.origin}})
             if (s.key == key) origin = o;
         std::string fix = plan.cgroup_fix.empty() ? "" : "; " + plan.cgroup_fix;
         return fail(Error::system(
             Step::kLimits, 0,
             fmt::format("limits.mode is strict and {} {} ({}) cannot be enforced: {}{}, or use "
                         "--limits best-effort",
-                        s.key, s.value, origin ? origin->describe() : "default",
-                        s.note, fix)));
+                        s.key, s.value, origin ? origin->describe() : "default", s.note, fix)));
     }
     return {};
 }

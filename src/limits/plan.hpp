@@ -25,7 +25,7 @@ struct RlimitSetting {
 
 // What the host offers, gathered by host_facts() (tests build it by hand).
 struct HostFacts {
-    SiteLookup cgroup;            // a site for sandbox cgroups, or why there is none
+    SiteLookup cgroup;              // a site for sandbox cgroups, or why there is none
     bool nproc_per_userns = false;  // RLIMIT_NPROC counts per user namespace (Linux 5.14+)
     bool stdout_is_terminal = false;
     bool stderr_is_terminal = false;

@@ -240,8 +240,8 @@ Result<void> check_limits(const Limits& limits) {
          "must be at least 10ms (or \"none\")"},
         {limits.output.origin, "limits.output", "--output-limit", limits.output.value, 1024,
          UINT64_MAX, "must be at least 1K (or \"none\")"},
-        {limits.open_files.origin, "limits.open_files", "--open-files", limits.open_files.value,
-         16, 1U << 20, "must be between 16 and 1048576, or \"none\""},
+        {limits.open_files.origin, "limits.open_files", "--open-files", limits.open_files.value, 16,
+         1U << 20, "must be between 16 and 1048576, or \"none\""},
     };
     for (const Bound& b : bounds) {
         if (b.value != 0 && (b.value < b.min || b.value > b.max))
@@ -309,10 +309,10 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
     spec.home_size = *settings.home_size;
     spec.timeout = *settings.timeout;
     spec.terminal_attached = host.terminal_attached;
-    spec.limits = Limits{*settings.limits_mode,    *settings.memory_limit,
-                         *settings.pids_limit,     *settings.cpus_limit,
-                         *settings.cpu_time_limit, *settings.output_limit,
-                         *settings.open_files_limit};
+    spec.limits =
+        Limits{*settings.limits_mode,     *settings.memory_limit,   *settings.pids_limit,
+               *settings.cpus_limit,      *settings.cpu_time_limit, *settings.output_limit,
+               *settings.open_files_limit};
     if (auto r = check_limits(spec.limits); !r) return fail(r.error());
     if (auto r = resolve_security(spec, settings); !r) return fail(r.error());
     spec.rootfs = *settings.rootfs;

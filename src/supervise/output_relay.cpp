@@ -66,9 +66,8 @@ bool OutputRelay::on_ready(int index, short revents) {
 
 bool OutputRelay::mark_exceeded(Stream& s) {
     exceeded_ = true;
-    const std::string marker =
-        fmt::format("\n[nsbox: output limit of {} reached; the sandbox was stopped]\n",
-                    format_size(limit_));
+    const std::string marker = fmt::format(
+        "\n[nsbox: output limit of {} reached; the sandbox was stopped]\n", format_size(limit_));
     (void)write_all(s.to, marker.data(), marker.size());
     return true;
 }
@@ -88,8 +87,8 @@ bool OutputRelay::transfer(Stream& s) {
     }
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(room, kChunk * 16));
     if (!s.copy) {
-        const ssize_t n = ::splice(s.from.get(), nullptr, s.to, nullptr, want,
-                                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        const ssize_t n =
+            ::splice(s.from.get(), nullptr, s.to, nullptr, want, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
         if (n > 0) {
             bytes_ += static_cast<std::uint64_t>(n);
             return true;

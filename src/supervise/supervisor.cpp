@@ -98,9 +98,8 @@ void forward_signal(const Watched& w) {
 Outcome supervise(const Watched& w) {
     Outcome out;
     UniqueFd timer = arm_timer(w.timeout);
-    UniqueFd cpu_timer = w.cpu_budget.count() > 0 && w.cpu_usage_us
-                             ? arm_timer(next_cpu_check(w, 0))
-                             : UniqueFd{};
+    UniqueFd cpu_timer =
+        w.cpu_budget.count() > 0 && w.cpu_usage_us ? arm_timer(next_cpu_check(w, 0)) : UniqueFd{};
     bool sync_open = true;
     auto kill_sandbox = [&] { sys::pidfd_send_signal(w.pidfd, SIGKILL); };
     for (;;) {

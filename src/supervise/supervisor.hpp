@@ -44,7 +44,7 @@ struct Outcome {
     bool cpu_time_exceeded = false;
     bool output_exceeded = false;
     std::optional<launch::SyncMsg> exited;  // the init's kExited report, with usage
-    bool init_exiting = false;  // returned before the init was reaped (see supervise())
+    bool init_exiting = false;              // returned before the init was reaped (see supervise())
     UniqueFd upper_fd;
     std::optional<Error> error;  // a parent-side failure while supervising
 };

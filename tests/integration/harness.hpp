@@ -34,8 +34,8 @@ struct RunSettings {
 
 // Flags that drop the limits only a cgroup v2 host enforces, for tests that compare stderr
 // exactly: elsewhere those limits add nsbox's best-effort warning line.
-inline const std::vector<std::string> kWithoutCgroupLimits = {"--memory",   "none", "--cpus",
-                                                              "none",       "--cpu-time", "none"};
+inline const std::vector<std::string> kWithoutCgroupLimits = {"--memory", "none",       "--cpus",
+                                                              "none",     "--cpu-time", "none"};
 
 std::string nsbox_bin();
 std::string probe_bin();

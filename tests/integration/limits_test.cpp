@@ -28,7 +28,7 @@ struct Outcome {
 
 // Runs `code` as a script with `flags`, and returns the output and the JSON report.
 Outcome run_python(const std::string& code, const std::vector<std::string>& flags,
-               std::chrono::seconds limit = 120s) {
+                   std::chrono::seconds limit = 120s) {
     TempDir ws;
     ws.write("job.py", code);
     std::vector<std::string> args = {"run", "--report", (ws.path() / "report.json").string()};
@@ -60,17 +60,17 @@ bool cgroup_expected() {
     return expect != nullptr && std::string(expect) == "1";
 }
 
-#define REQUIRE_CGROUP()                                                                    \
-    do {                                                                                    \
-        if (!cgroup_site_available()) {                                                     \
+#define REQUIRE_CGROUP()                                                                       \
+    do {                                                                                       \
+        if (!cgroup_site_available()) {                                                        \
             if (cgroup_expected()) FAIL() << "NSBOX_EXPECT_CGROUP=1 but nsbox used no cgroup"; \
-            GTEST_SKIP() << "no cgroup v2 site on this host (see scripts/vm-test.sh)";      \
-        }                                                                                   \
+            GTEST_SKIP() << "no cgroup v2 site on this host (see scripts/vm-test.sh)";         \
+        }                                                                                      \
     } while (0)
 
-#define REQUIRE_NO_CGROUP()                                                                 \
-    do {                                                                                    \
-        if (cgroup_site_available()) GTEST_SKIP() << "this host enforces every limit";      \
+#define REQUIRE_NO_CGROUP()                                                            \
+    do {                                                                               \
+        if (cgroup_site_available()) GTEST_SKIP() << "this host enforces every limit"; \
     } while (0)
 
 // ---- limits every host enforces ----------------------------------------------------------
@@ -128,8 +128,7 @@ TEST(Limits, CpuTimeStopsASpinnerWithItsOwnReasonAndExitCode) {
     const Outcome run = run_python("while True: pass\n", {"--cpu-time", "1s"});
     EXPECT_EQ(run.out.exit_code, 152) << run.out.stderr_text;
     EXPECT_EQ(run.report["reason"], "cpu_time");
-    EXPECT_NE(run.out.stderr_text.find("1s of CPU time"), std::string::npos)
-        << run.out.stderr_text;
+    EXPECT_NE(run.out.stderr_text.find("1s of CPU time"), std::string::npos) << run.out.stderr_text;
     EXPECT_NE(run.out.stderr_text.find("--cpu-time"), std::string::npos) << run.out.stderr_text;
     EXPECT_GE(run.report["usage"]["cpu_user_ms"].get<double>(), 900.0) << run.report["usage"];
 }
@@ -149,7 +148,8 @@ TEST(Limits, OutputFloodIsCutAtTheLimitWithAMarker) {
 }
 
 TEST(Limits, OutputExactlyAtTheLimitPassesWhole) {
-    const Outcome run = run_python("import os\nos.write(1, b'y' * 1024)\n", {"--output-limit", "1K"});
+    const Outcome run =
+        run_python("import os\nos.write(1, b'y' * 1024)\n", {"--output-limit", "1K"});
     EXPECT_EQ(run.out.exit_code, 0) << run.out.stderr_text;
     EXPECT_EQ(run.out.stdout_text, std::string(1024, 'y'));
     EXPECT_EQ(run.report["usage"]["output_truncated"], false);
@@ -183,9 +183,9 @@ TEST(Limits, ThreadPoolSizesFollowTheCpuLimitUnlessSet) {
         "import os\n"
         "print(os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'])\n";
     EXPECT_EQ(run_python(code, {"-q", "--cpus", "1.5"}).out.stdout_text, "2 2\n");
-    EXPECT_EQ(run_python(code, {"-q", "--cpus", "3", "--setenv", "OMP_NUM_THREADS=7"})
-                  .out.stdout_text,
-              "7 3\n");
+    EXPECT_EQ(
+        run_python(code, {"-q", "--cpus", "3", "--setenv", "OMP_NUM_THREADS=7"}).out.stdout_text,
+        "7 3\n");
 }
 
 TEST(Limits, ReportCarriesUsage) {

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs inside the VM of scripts/vm-test.sh, chrooted into the host's root filesystem
-# (read-only, with its own /tmp, /dev and a cgroup2 hierarchy at /sys/fs/cgroup): the limit
+# Runs inside the VM of scripts/vm-test.sh, on the host's root filesystem (under a writable
+# layer in guest memory, with its own /dev and a cgroup2 hierarchy at /sys/fs/cgroup): the limit
 # tests and the escape catalog's resource probes, first as root, then as the unprivileged user
 # nsboxtest in a delegated cgroup (the directory chowned to it, as systemd's Delegate=yes does).
 #
@@ -29,7 +29,6 @@ landlock_abi=$(python3 -c 'import ctypes; print(ctypes.CDLL(None).syscall(444, N
 echo "== guest: Linux $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)," \
      "Landlock ABI $landlock_abi"
 
-# Homes are fresh tmpfs mounts here: the escape harness puts its canaries in the real home.
 echo "== guest: limit tests as root"
 /bin/sh "$self" --tests /root "$build" "$repo" "$catalog" || status=1
 
