@@ -4,18 +4,28 @@
 # table of medians and ratios to bare. Run it as an unprivileged user for the rootless numbers
 # (as root it re-runs itself as NSBOX_BENCH_USER, default nsboxtest, when that user exists).
 #   scripts/bench.sh [--runs N] [--markdown FILE]
+#   scripts/bench.sh --cgroup [--runs N]   (as root) the cost of a sandbox cgroup, measured in
+#                                          the VM of scripts/vm-test.sh: this host has no
+#                                          cgroup v2 controllers
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=200
 MARKDOWN=""
+CGROUP=""
 while (($#)); do
     case $1 in
         --runs) RUNS=$2; shift 2 ;;
         --markdown) MARKDOWN=$2; shift 2 ;;
-        *) echo "usage: $0 [--runs N] [--markdown FILE]" >&2; exit 2 ;;
+        --cgroup) CGROUP=yes; shift ;;
+        *) echo "usage: $0 [--runs N] [--markdown FILE] [--cgroup]" >&2; exit 2 ;;
     esac
 done
+
+if [[ -n $CGROUP ]]; then
+    "$ROOT/scripts/setup.sh" hyperfine >&2
+    exec "$ROOT/scripts/vm-test.sh" --bench "$RUNS" "${NSBOX_BUILD_DIR:-$ROOT/build}"
+fi
 
 if [[ $(id -u) -eq 0 && -z ${NSBOX_BENCH_AS_ROOT:-} ]]; then
     "$ROOT/scripts/setup.sh" hyperfine bubblewrap util-linux >&2

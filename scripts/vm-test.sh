@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # The cgroup v2 stage: boots Debian's cloud kernel under qemu (software emulation) with a
 # busybox initramfs, shares this machine's root filesystem read-only into the guest over
-# virtiofs (under a writable layer in guest memory), and runs tests/vm/guest.sh there (with the shared root as its root, so the guest runs
-# the freshly built binaries with this machine's libraries). The guest has a real cgroup2
+# virtiofs (under a writable layer in guest memory), and runs tests/vm/guest.sh there with the
+# shared root as its root, so the guest runs the freshly built binaries with this machine's
+# libraries. The guest has a real cgroup2
 # hierarchy with cpu, memory and pids; this host binds them to cgroup v1.
 #
-#   scripts/vm-test.sh [BUILD_DIR]     (default: build; run as root)
+#   scripts/vm-test.sh [BUILD_DIR]             (default: build; run as root)
+#   scripts/vm-test.sh --bench RUNS [BUILD_DIR]  the cgroup cost benchmark instead of the tests
 #
 # Exit status: the guest's (0 when every limit test passed as root and as the unprivileged
 # user nsboxtest with a delegated cgroup), 1 when the VM could not run the tests.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+guest_args=()
+if [[ ${1:-} == --bench ]]; then
+    guest_args=(--bench "$2")
+    shift 2
+fi
 build=$(cd "${1:-$repo/build}" && pwd)
+if ((${#guest_args[@]})); then guest_args+=("$build"); else guest_args=("$build" "$repo"); fi
 cache=${NSBOX_VM_CACHE:-/var/cache/nsbox-vm}
 catalog=${NSBOX_ESCAPE_CATALOG:-}
 if [[ -z $catalog ]]; then
@@ -99,7 +107,7 @@ mount -t tmpfs tmpfs /host/run
 ip link set lo up
 # switch_root, not chroot: the kernel refuses user namespaces to a chrooted process.
 exec switch_root /host /bin/sh -c \
-    "/bin/sh $repo/tests/vm/guest.sh $build $repo $catalog; echo NSBOX-VM-RESULT=\\\$?; \
+    "/bin/sh $repo/tests/vm/guest.sh ${guest_args[*]} $catalog; echo NSBOX-VM-RESULT=\\\$?; \
      echo o >/proc/sysrq-trigger; sleep 10"
 INIT
 chmod +x "$initramfs/init"

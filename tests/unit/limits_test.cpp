@@ -24,9 +24,9 @@ using std::chrono::milliseconds;
 // The default profile's limits, each from "the profile".
 Limits default_limits() {
     const Origin origin = Origin::profile("default.toml", 7);
-    return Limits{{LimitsMode::kBestEffort, origin}, {512ULL << 20, origin}, {256, origin},
-                  {1000, origin},                     {milliseconds{3000}, origin},
-                  {8ULL << 20, origin},               {1024, origin}};
+    return Limits{
+        {LimitsMode::kBestEffort, origin}, {512ULL << 20, origin}, {256, origin}, {1000, origin},
+        {milliseconds{3000}, origin},      {8ULL << 20, origin},   {1024, origin}};
 }
 
 HostFacts cgroup_v1_host() {
@@ -39,8 +39,8 @@ HostFacts cgroup_v1_host() {
 
 HostFacts cgroup_v2_host() {
     HostFacts host;
-    host.cgroup.site = limits::CgroupSite{"/sys/fs/cgroup", "/sys/fs/cgroup/nsbox", "test",
-                                          true, true, true};
+    host.cgroup.site =
+        limits::CgroupSite{"/sys/fs/cgroup", "/sys/fs/cgroup/nsbox", "test", true, true, true};
     host.nproc_per_userns = true;
     return host;
 }

@@ -6,6 +6,7 @@
 #
 #   guest.sh BUILD_DIR REPO_DIR [ESCAPE_CATALOG_DIR]
 #   guest.sh --tests HOME BUILD_DIR REPO_DIR [ESCAPE_CATALOG_DIR]   (one user's part)
+#   guest.sh --bench RUNS BUILD_DIR       (cgroup setup cost: scripts/bench.sh --cgroup)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export NSBOX_EXPECT_CGROUP=1 LANG=C.UTF-8
 self=$(readlink -f "$0")
@@ -20,6 +21,42 @@ if [ "$1" = --tests ]; then
             --catalog "$catalog" --only res_ --summary || exit 1
     fi
     exit 0
+fi
+
+# The cost of a sandbox cgroup (create, limits, clone into it, kill, wait, remove): nsbox with
+# the default profile's limits against the same run with no limit that needs a cgroup.
+bench_one() {  # RUNS BUILD_DIR LABEL
+    dir=$(mktemp -d)
+    hyperfine --style none --warmup 5 --runs "$1" -N --export-json "$dir/b.json" \
+        -n bare "/bin/true" \
+        -n "nsbox, no cgroup" "$2/bin/nsbox run -q --workspace $dir --memory none --pids none --cpus none --cpu-time none -- /bin/true" \
+        -n "nsbox, cgroup limits" "$2/bin/nsbox run -q --workspace $dir -- /bin/true" >/dev/null
+    python3 - "$dir/b.json" "$3" <<'PY'
+import json, statistics, sys
+r = {x["command"]: statistics.median(x["times"]) * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+a, b = r["nsbox, no cgroup"], r["nsbox, cgroup limits"]
+print(f"| {sys.argv[2]} | {r['bare']:.2f} | {a:.2f} | {b:.2f} | {b - a:+.2f} | {b / a:.2f}x |")
+PY
+    rm -rf "$dir"
+}
+
+if [ "$1" = --bench ]; then
+    runs=$2 build=$3
+    echo "| as | bare /bin/true (ms) | nsbox, no cgroup (ms) | nsbox, cgroup limits (ms) | cgroup cost (ms) | ratio |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    bench_one "$runs" "$build" root
+    delegated=/sys/fs/cgroup/delegated
+    mkdir "$delegated"
+    echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
+    chown nsboxtest: "$delegated" "$delegated/cgroup.procs" "$delegated/cgroup.subtree_control" \
+        "$delegated/cgroup.threads"
+    sh -c "echo \$\$ >$delegated/cgroup.procs && exec setpriv --reuid=nsboxtest --regid=nsboxtest \
+        --clear-groups /bin/sh $self --bench-user $runs $build"
+    exit $?
+fi
+if [ "$1" = --bench-user ]; then
+    bench_one "$2" "$3" "nsboxtest (delegated cgroup)"
+    exit $?
 fi
 
 build=$1 repo=$2 catalog=${3:-}
