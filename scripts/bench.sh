@@ -41,8 +41,12 @@ if [[ $(id -u) -eq 0 && -z ${NSBOX_BENCH_AS_ROOT:-} ]]; then
     args=(--runs "$RUNS")
     mkdir -m 1777 "$WORK/out"
     [[ -n $MARKDOWN ]] && args+=(--markdown "$WORK/out/table.md")
+    # A login session's runtime directory, as pam_systemd makes it: where nsbox keeps compiled
+    # seccomp filters between launches.
+    RUNTIME_DIR=/run/user/$(id -u "$BENCH_USER")
+    [[ -d $RUNTIME_DIR ]] || install -d -m 0700 -o "$BENCH_USER" -g "$BENCH_USER" "$RUNTIME_DIR"
     runuser -u "$BENCH_USER" -- env NSBOX_BENCH_BIN="$WORK/bin/nsbox" NSBOX_BENCH_AS_ROOT=no \
-        bash "$WORK/bench.sh" "${args[@]}"
+        XDG_RUNTIME_DIR="$RUNTIME_DIR" bash "$WORK/bench.sh" "${args[@]}"
     [[ -n $MARKDOWN ]] && cp "$WORK/out/table.md" "$MARKDOWN"
     exit 0
 fi

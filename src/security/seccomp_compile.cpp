@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "nsbox/unique_fd.hpp"
+#include "security/seccomp_cache.hpp"
 
 namespace nsbox::security {
 namespace {
@@ -112,7 +113,19 @@ Result<void> add_conditional(scmp_filter_ctx ctx, const SyscallRule& rule, int n
     return {};
 }
 
-Result<Ctx> build_ctx(const SeccompPolicy& policy, bool notify, CompiledFilter* out) {
+// The supervisor's answer table and the rule count; no libseccomp filter needed.
+void fill_tables(const SeccompPolicy& policy, CompiledFilter& out) {
+    out.errno_by_nr.assign(kMaxTableNr, ENOSYS);
+    for (const SyscallRule& rule : policy.rules) {
+        const auto nr = syscall_number(rule.name);
+        if (!nr) continue;  // not a call on this architecture
+        ++out.rule_count;
+        if (*nr >= 0 && *nr < kMaxTableNr)
+            out.errno_by_nr[static_cast<std::size_t>(*nr)] = static_cast<std::int16_t>(rule.err);
+    }
+}
+
+Result<Ctx> build_ctx(const SeccompPolicy& policy, bool notify) {
     const bool kill = policy.action == SeccompAction::kKill;
     const std::uint32_t fallback =
         notify ? SCMP_ACT_NOTIFY : (kill ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(ENOSYS));
@@ -125,13 +138,9 @@ Result<Ctx> build_ctx(const SeccompPolicy& policy, bool notify, CompiledFilter* 
         return fail(lib_error(rc, "set the bad-architecture action"));
     // A binary search over ~350 calls instead of a linear scan: every system call pays for it.
     (void)seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    if (out) out->errno_by_nr.assign(kMaxTableNr, ENOSYS);
     for (const SyscallRule& rule : policy.rules) {
         const auto nr = syscall_number(rule.name);
         if (!nr) continue;  // not a call on this architecture
-        if (out) ++out->rule_count;
-        if (out && *nr >= 0 && *nr < kMaxTableNr)
-            out->errno_by_nr[static_cast<std::size_t>(*nr)] = static_cast<std::int16_t>(rule.err);
         const std::uint32_t deny = deny_action(policy, notify, rule.err);
         int rc = 0;
         switch (rule.verdict) {
@@ -212,7 +221,16 @@ Result<CompiledFilter> compile_filter(const SeccompPolicy& policy, bool notify) 
     out.notify = notify;
     out.action = policy.action;
     out.policy_name = policy.name;
-    auto ctx = build_ctx(policy, notify, &out);
+    fill_tables(policy, out);
+    const std::string key = filter_cache_key(policy, notify);
+    const std::optional<std::string> cache = filter_cache_dir();
+    if (cache) {
+        if (auto program = load_cached_filter(*cache, key)) {
+            out.program = std::move(*program);
+            return out;
+        }
+    }
+    auto ctx = build_ctx(policy, notify);
     if (!ctx) return fail(ctx.error());
     // libseccomp 2.5 exports only to a file descriptor.
     auto memfd = scratch_memfd();
@@ -227,11 +245,12 @@ Result<CompiledFilter> compile_filter(const SeccompPolicy& policy, bool notify) 
         return fail(Error::system(Step::kPlan, E2BIG, "seccomp: the program is too long"));
     out.program.resize(bytes->size() / sizeof(sock_filter));
     std::memcpy(out.program.data(), bytes->data(), bytes->size());
+    if (cache) store_cached_filter(*cache, key, out.program);
     return out;
 }
 
 Result<std::string> render_filter_pfc(const SeccompPolicy& policy, bool notify) {
-    auto ctx = build_ctx(policy, notify, nullptr);
+    auto ctx = build_ctx(policy, notify);
     if (!ctx) return fail(ctx.error());
     auto memfd = scratch_memfd();
     if (!memfd) return fail(memfd.error());
