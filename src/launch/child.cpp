@@ -82,10 +82,16 @@ int map_own_ids(const LaunchPlan& plan) noexcept {
 
 // The sandbox writes into nsbox's pipes, which the parent relays and counts.
 int redirect_output(const LaunchPlan& plan) noexcept {
+    for (const int read_end : plan.output_read_ends)
+        if (read_end >= 0) ::close(read_end);
     const std::pair<int, int> streams[] = {{plan.stdout_pipe, STDOUT_FILENO},
                                            {plan.stderr_pipe, STDERR_FILENO}};
     for (const auto& [pipe_fd, target] : streams) {
         if (pipe_fd < 0) continue;
+        if (pipe_fd == target) {  // nsbox started with that stream closed
+            if (::fcntl(target, F_SETFD, 0) != 0) return errno;
+            continue;
+        }
         if (::dup2(pipe_fd, target) < 0) return errno;
         ::close(pipe_fd);
     }

@@ -198,6 +198,7 @@ Result<void> open_output_pipes(launch::LaunchPlan& plan, const limits::LimitsPla
         if (::fcntl(read_end.get(), F_SETFL, O_NONBLOCK) != 0)
             return fail(Error::from_errno(Step::kLimits, "set up the output pipe"));
         (i == 0 ? plan.stdout_pipe : plan.stderr_pipe) = fds[1];
+        plan.output_read_ends[i] = fds[0];
         write_ends.emplace_back(fds[1]);
         relay.add(i, std::move(read_end), streams[i].second);
     }

@@ -61,6 +61,9 @@ struct LaunchPlan {
     std::vector<limits::RlimitSetting> rlimits;
     int stdout_pipe = -1;
     int stderr_pipe = -1;
+    // nsbox's read ends, which the child inherits and must close: a reader left in the sandbox
+    // would block a writer forever instead of giving it EPIPE when nsbox's own reader is gone.
+    int output_read_ends[2] = {-1, -1};
     bool unshare_cgroupns = false;
 };
 

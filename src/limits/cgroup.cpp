@@ -202,15 +202,11 @@ SiteLookup discover() {
 
 std::atomic<unsigned> g_sandbox_counter{0};
 
-}  // namespace
-
-SiteLookup find_cgroup_site() {
-    static const SiteLookup lookup = discover();
-    return lookup;
-}
-
-[[noreturn]] void SandboxCgroup::janitor_main(int pipe_fd, const char* kill_file,
-                                              const char* events_file, const char* dir) noexcept {
+// The janitor: outlives the launcher, and removes the sandbox's cgroup unless the launcher
+// says it has (one byte on the pipe) before going away. Only async-signal-safe calls: it is
+// forked from a possibly multi-threaded process.
+[[noreturn]] void janitor_main(int pipe_fd, const char* kill_file, const char* events_file,
+                               const char* dir) noexcept {
     ::setsid();
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
@@ -242,6 +238,13 @@ SiteLookup find_cgroup_site() {
     }
     ::rmdir(dir);
     ::_exit(0);
+}
+
+}  // namespace
+
+SiteLookup find_cgroup_site() {
+    static const SiteLookup lookup = discover();
+    return lookup;
 }
 
 Result<SandboxCgroup> SandboxCgroup::create(const CgroupSite& site, const CgroupLimits& limits) {

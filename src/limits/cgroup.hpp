@@ -61,9 +61,6 @@ class SandboxCgroup {
     SandboxCgroup(const SandboxCgroup&) = delete;
     ~SandboxCgroup();
 
-    [[noreturn]] static void janitor_main(int pipe_fd, const char* kill_file,
-                                          const char* events_file, const char* dir) noexcept;
-
     [[nodiscard]] int fd() const noexcept { return dir_.get(); }
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
     // cpu.stat usage_usec: the CPU time of everything that ran in the sandbox so far.

@@ -31,9 +31,7 @@ bool private_dir(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && private_to_me(st);
 }
 
-std::string header(const std::string& key) {
-    return std::string(kMagic) + key + '\0';
-}
+std::string header(const std::string& key) { return std::string(kMagic) + key + '\0'; }
 
 std::string entry_path(const std::string& dir, const std::string& key) {
     return fmt::format("{}/seccomp-{:016x}.bpf", dir, std::hash<std::string>{}(key));
@@ -45,11 +43,11 @@ std::string filter_cache_key(const SeccompPolicy& policy, bool notify) {
     const scmp_version* version = seccomp_version();
     struct stat self {};
     (void)::stat("/proc/self/exe", &self);
-    std::string key = fmt::format(
-        "libseccomp {}.{}.{} arch {:x} nsbox {} {}:{} {} {}.{} action {} notify {}\n",
-        version->major, version->minor, version->micro, seccomp_arch_native(), NSBOX_VERSION,
-        self.st_dev, self.st_ino, self.st_size, self.st_mtim.tv_sec, self.st_mtim.tv_nsec,
-        static_cast<int>(policy.action), notify ? 1 : 0);
+    std::string key =
+        fmt::format("libseccomp {}.{}.{} arch {:x} nsbox {} {}:{} {} {}.{} action {} notify {}\n",
+                    version->major, version->minor, version->micro, seccomp_arch_native(),
+                    NSBOX_VERSION, self.st_dev, self.st_ino, self.st_size, self.st_mtim.tv_sec,
+                    self.st_mtim.tv_nsec, static_cast<int>(policy.action), notify ? 1 : 0);
     for (const SyscallRule& rule : policy.rules)
         key += fmt::format("{} {} {} {}\n", rule.name, static_cast<int>(rule.verdict),
                            static_cast<int>(rule.condition), rule.err);
@@ -85,7 +83,8 @@ std::optional<std::vector<sock_filter>> load_cached_filter(const std::string& di
     const std::string expected = header(key);
     if (data.compare(0, expected.size(), expected) != 0) return std::nullopt;
     const std::size_t bytes = data.size() - expected.size();
-    if (bytes == 0 || bytes % sizeof(sock_filter) != 0 || bytes / sizeof(sock_filter) > BPF_MAXINSNS)
+    if (bytes == 0 || bytes % sizeof(sock_filter) != 0 ||
+        bytes / sizeof(sock_filter) > BPF_MAXINSNS)
         return std::nullopt;
     std::vector<sock_filter> program(bytes / sizeof(sock_filter));
     std::memcpy(program.data(), data.data() + expected.size(), bytes);
@@ -99,7 +98,8 @@ void store_cached_filter(const std::string& dir, const std::string& key,
     UniqueFd fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
     if (!fd) return;
     std::string data = header(key);
-    data.append(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
+    data.append(reinterpret_cast<const char*>(program.data()),
+                program.size() * sizeof(sock_filter));
     const ssize_t n = sys::retry_eintr([&] { return ::write(fd.get(), data.data(), data.size()); });
     fd.reset();
     // rename() makes the entry appear whole or not at all to concurrent launches.

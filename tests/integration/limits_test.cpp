@@ -6,6 +6,7 @@
 // elsewhere they skip, unless NSBOX_EXPECT_CGROUP=1 says the host has one, and then fail.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -133,6 +134,13 @@ TEST(Limits, CpuTimeStopsASpinnerWithItsOwnReasonAndExitCode) {
     EXPECT_GE(run.report["usage"]["cpu_user_ms"].get<double>(), 900.0) << run.report["usage"];
 }
 
+TEST(Limits, TimeoutEndsWithItsReasonAnd124) {
+    const Outcome run = run_python("import time\ntime.sleep(30)\n", {"-q", "--timeout", "1s"});
+    EXPECT_EQ(run.out.exit_code, 124) << run.out.stderr_text;
+    EXPECT_EQ(run.report["reason"], "timeout");
+    EXPECT_LT(run.report["wall_time_s"].get<double>(), 10.0);
+}
+
 TEST(Limits, OutputFloodIsCutAtTheLimitWithAMarker) {
     const Outcome run = run_python(
         "import os\n"
@@ -176,6 +184,24 @@ TEST(Limits, OutputIsRelayedUnchangedBelowTheLimit) {
     for (int i = 0; i < 20000; ++i) expected += std::to_string(i) + "\n";
     EXPECT_EQ(run.out.stdout_text, expected);
     EXPECT_EQ(run.out.stderr_text, "done\n");
+}
+
+TEST(Limits, AReaderThatGoesAwayGivesThePayloadEpipe) {
+    // `nsbox run job.py | head -c 5`: once head exits, the payload's writes must fail as they
+    // would without nsbox in between, not block forever.
+    TempDir ws;
+    ws.write("job.py",
+             "import sys\n"
+             "try:\n"
+             "    while True: sys.stdout.write('x' * 4096)\n"
+             "except BrokenPipeError:\n"
+             "    sys.exit(7)\n");
+    const std::string command =
+        "timeout 60 bash -c '" + nsbox_bin() + " run -q --cpu-time none --output-limit 1G " +
+        (ws.path() / "job.py").string() + " | head -c 5 >/dev/null; exit ${PIPESTATUS[0]}'";
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 7) << "124 means the payload blocked";
 }
 
 TEST(Limits, ThreadPoolSizesFollowTheCpuLimitUnlessSet) {

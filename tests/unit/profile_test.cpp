@@ -33,14 +33,18 @@ std::string read_text(const fs::path& path) {
 }
 
 // 1-based number of the first line of `text` that starts with `prefix` (after indentation),
-// so assertions about the real default.toml survive comment edits; 0 if there is none.
-int line_starting_with(const std::string& text, const std::string& prefix) {
+// after the line `section` when one is given, so assertions about the real default.toml survive
+// comment edits and keys of the same name in other tables; 0 if there is none.
+int line_starting_with(const std::string& text, const std::string& prefix,
+                       const std::string& section = {}) {
     std::istringstream in(text);
     std::string line;
+    bool in_section = section.empty();
     for (int number = 1; std::getline(in, line); ++number) {
         const auto start = line.find_first_not_of(" \t");
-        if (start != std::string::npos && line.compare(start, prefix.size(), prefix) == 0)
-            return number;
+        if (start == std::string::npos) continue;
+        if (line[start] == '[') in_section = section.empty() || line.substr(start) == section;
+        if (in_section && line.compare(start, prefix.size(), prefix) == 0) return number;
     }
     return 0;
 }
@@ -114,8 +118,15 @@ TEST(DefaultProfile, EveryValueRemembersItsFileAndLine) {
     expect_profile_origin(s.hostname->origin, file, line_starting_with(text, "hostname ="));
     expect_profile_origin(s.network->origin, file, line_starting_with(text, "network ="));
     expect_profile_origin(s.timeout->origin, file, line_starting_with(text, "timeout ="));
-    expect_profile_origin(s.workspace_mode->origin, file, line_starting_with(text, "mode ="));
-    expect_profile_origin(s.workspace_size->origin, file, line_starting_with(text, "size ="));
+    expect_profile_origin(s.workspace_mode->origin, file,
+                          line_starting_with(text, "mode =", "[workspace]"));
+    expect_profile_origin(s.workspace_size->origin, file,
+                          line_starting_with(text, "size =", "[workspace]"));
+    expect_profile_origin(s.limits_mode->origin, file,
+                          line_starting_with(text, "mode =", "[limits]"));
+    expect_profile_origin(s.memory_limit->origin, file, line_starting_with(text, "memory ="));
+    expect_profile_origin(s.pids_limit->origin, file, line_starting_with(text, "pids ="));
+    expect_profile_origin(s.cpu_time_limit->origin, file, line_starting_with(text, "cpu_time ="));
     expect_profile_origin(s.tmp_size->origin, file, line_starting_with(text, "tmp ="));
     expect_profile_origin(s.shm_size->origin, file, line_starting_with(text, "shm ="));
     expect_profile_origin(s.home_size->origin, file, line_starting_with(text, "home ="));

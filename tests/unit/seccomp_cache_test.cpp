@@ -22,10 +22,11 @@ std::vector<sock_filter> sample_program() {
 }
 
 bool same(const std::vector<sock_filter>& a, const std::vector<sock_filter>& b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](const sock_filter& x, const sock_filter& y) {
-               return x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
-           });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](const sock_filter& x, const sock_filter& y) {
+                                                  return x.code == y.code && x.jt == y.jt &&
+                                                         x.jf == y.jf && x.k == y.k;
+                                              });
 }
 
 fs::path only_entry(const fs::path& dir) {
@@ -62,8 +63,8 @@ TEST(SeccompCache, AnEntryWithAnotherKeyUnderTheSameNameIsIgnored) {
     TempDir dir;
     store_cached_filter(dir.str(), "key", sample_program());
     const fs::path entry = only_entry(dir.path());
-    std::ofstream(entry, std::ios::binary | std::ios::trunc) << "nsbox-seccomp-cache 1\nother"
-                                                             << '\0' << std::string(24, 'x');
+    std::ofstream(entry, std::ios::binary | std::ios::trunc)
+        << "nsbox-seccomp-cache 1\nother" << '\0' << std::string(24, 'x');
     EXPECT_FALSE(load_cached_filter(dir.str(), "key"));
 }
 
