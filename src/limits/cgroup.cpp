@@ -28,6 +28,18 @@ constexpr const char* kRootSubtree = "nsbox";
 constexpr std::size_t kMaxControlFile = 1U << 20;
 constexpr auto kEmptyWait = std::chrono::seconds(5);
 
+std::vector<std::string_view> split(std::string_view text, char separator) {
+    std::vector<std::string_view> parts;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto end = text.find(separator, pos);
+        if (end == std::string_view::npos) end = text.size();
+        parts.push_back(text.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    return parts;
+}
+
 std::optional<std::string> read_file(const std::string& path) {
     auto text = util::read_small_file(path, kMaxControlFile);
     if (!text) return std::nullopt;
@@ -109,11 +121,7 @@ int empty_into_leaf(const std::string& dir, const std::string& leaf) {
         const auto procs = read_file(dir + "/cgroup.procs");
         if (!procs) return EIO;
         if (procs->find_first_not_of(" \n") == std::string::npos) return 0;
-        std::size_t pos = 0;
-        while (pos < procs->size()) {
-            const auto end = procs->find('\n', pos);
-            const std::string pid = procs->substr(pos, end - pos);
-            pos = end == std::string::npos ? procs->size() : end + 1;
+        for (const std::string_view pid : split(*procs, '\n')) {
             if (pid.empty()) continue;
             const int err = write_file(leaf + "/cgroup.procs", pid);
             if (err != 0 && err != ESRCH) return err;
@@ -342,12 +350,9 @@ void SandboxCgroup::destroy() noexcept {
         // Before Linux 5.14: kill the members one by one (the sandbox's init is among them, and
         // its death takes its pid namespace along).
         if (const auto procs = read_file(path_ + "/cgroup.procs")) {
-            for (std::size_t pos = 0; pos < procs->size();) {
-                const auto end = procs->find('\n', pos);
-                const long pid = std::strtol(procs->c_str() + pos, nullptr, 10);
-                if (pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
-                pos = end == std::string::npos ? procs->size() : end + 1;
-            }
+            for (const std::string_view line : split(*procs, '\n'))
+                if (const auto pid = parse_count_line(line); pid && *pid > 0)
+                    ::kill(static_cast<pid_t>(*pid), SIGKILL);
         }
     }
     // cgroup.events signals POLLPRI when "populated" changes.
@@ -374,24 +379,11 @@ void SandboxCgroup::destroy() noexcept {
 std::optional<Cgroup2Mount> parse_cgroup2_mount(std::string_view mountinfo) {
     // "36 25 0:31 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw": fields before " - ",
     // then the filesystem type.
-    std::size_t pos = 0;
-    while (pos < mountinfo.size()) {
-        auto end = mountinfo.find('\n', pos);
-        if (end == std::string_view::npos) end = mountinfo.size();
-        const std::string_view line = mountinfo.substr(pos, end - pos);
-        pos = end + 1;
+    for (const std::string_view line : split(mountinfo, '\n')) {
         const auto dash = line.find(" - ");
         if (dash == std::string_view::npos) continue;
         if (line.substr(dash + 3).rfind("cgroup2 ", 0) != 0) continue;
-        std::vector<std::string_view> fields;
-        std::size_t f = 0;
-        const std::string_view head = line.substr(0, dash);
-        while (f < head.size()) {
-            auto space = head.find(' ', f);
-            if (space == std::string_view::npos) space = head.size();
-            fields.push_back(head.substr(f, space - f));
-            f = space + 1;
-        }
+        const std::vector<std::string_view> fields = split(line.substr(0, dash), ' ');
         if (fields.size() < 5) continue;
         return Cgroup2Mount{std::string(fields[4]), std::string(fields[3])};
     }
@@ -399,24 +391,13 @@ std::optional<Cgroup2Mount> parse_cgroup2_mount(std::string_view mountinfo) {
 }
 
 std::optional<std::string> parse_unified_path(std::string_view proc_cgroup) {
-    std::size_t pos = 0;
-    while (pos < proc_cgroup.size()) {
-        auto end = proc_cgroup.find('\n', pos);
-        if (end == std::string_view::npos) end = proc_cgroup.size();
-        const std::string_view line = proc_cgroup.substr(pos, end - pos);
-        pos = end + 1;
+    for (const std::string_view line : split(proc_cgroup, '\n'))
         if (line.rfind("0::", 0) == 0) return std::string(line.substr(3));
-    }
     return std::nullopt;
 }
 
 std::optional<std::uint64_t> flat_key_value(std::string_view text, std::string_view key) {
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        const std::string_view line = text.substr(pos, end - pos);
-        pos = end + 1;
+    for (const std::string_view line : split(text, '\n')) {
         if (line.size() > key.size() && line.substr(0, key.size()) == key &&
             line[key.size()] == ' ')
             return parse_count_line(line.substr(key.size() + 1));
