@@ -149,7 +149,9 @@ TEST(Process, PayloadExitKillsLeftoverProcesses) {
 // does find its processes (at least nsbox, the probe and the probe's child).
 TEST(Process, MarkerFindsTheSandboxWhileItRuns) {
     const MarkedRun run;
-    AsyncRun nsbox(run.command({"spawn:30", "ready", "wait-signal:30"}), bounded());
+    // wait-signal prints "ready" itself once its handlers are in place: a "ready" before it
+    // would let the SIGTERM below arrive while the default action still kills.
+    AsyncRun nsbox(run.command({"spawn:30", "wait-signal:30"}), bounded());
     ASSERT_TRUE(nsbox.wait_for_line("ready", 30s)) << "the payload never got ready";
     EXPECT_GE(processes_with(run.marker).size(), 3U);
     nsbox.send_signal(SIGTERM);
