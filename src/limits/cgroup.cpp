@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "nsbox/units.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/sys.hpp"
@@ -407,9 +408,7 @@ std::optional<std::uint64_t> flat_key_value(std::string_view text, std::string_v
 
 std::optional<std::uint64_t> parse_count_line(std::string_view text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos)
-        return std::nullopt;
-    return std::strtoull(std::string(text).c_str(), nullptr, 10);
+    return parse_count(text);
 }
 
 bool lists_controller(std::string_view text, std::string_view name) {

@@ -65,17 +65,24 @@ LimitsPlan plan_limits(const Limits& limits, const HostFacts& host) {
     // Core dumps would land in the sandbox's writable directories and cost time and memory.
     plan.rlimits.push_back({RLIMIT_CORE, 0, 0});
 
-    if (limits.memory.value != 0) {
-        auto s = status("memory", format_size(limits.memory.value));
-        if (site && site->memory) {
+    // A limit only a cgroup controller can enforce: on the cgroup, or named as not enforced.
+    auto by_controller = [&](const char* key, std::string value, bool available,
+                             const char* controller, const char* mechanism, std::uint64_t& target,
+                             std::uint64_t limit) {
+        auto s = status(key, std::move(value));
+        if (available) {
             s.enforced = true;
-            s.mechanism = "cgroup memory.max (no swap, one OOM kills the sandbox)";
-            plan.cgroup.memory = limits.memory.value;
+            s.mechanism = mechanism;
+            target = limit;
         } else {
-            not_enforced(s, controller_missing("memory"));
+            not_enforced(s, controller_missing(controller));
         }
         plan.statuses.push_back(s);
-    }
+    };
+    if (limits.memory.value != 0)
+        by_controller("memory", format_size(limits.memory.value), site && site->memory, "memory",
+                      "cgroup memory.max (no swap, one OOM kills the sandbox)", plan.cgroup.memory,
+                      limits.memory.value);
     if (limits.pids.value != 0) {
         auto s = status("pids", std::to_string(limits.pids.value));
         if (site && site->pids) {
@@ -98,17 +105,9 @@ LimitsPlan plan_limits(const Limits& limits, const HostFacts& host) {
         }
         plan.statuses.push_back(s);
     }
-    if (limits.cpus.value != 0) {
-        auto s = status("cpus", format_cpus(limits.cpus.value));
-        if (site && site->cpu) {
-            s.enforced = true;
-            s.mechanism = "cgroup cpu.max";
-            plan.cgroup.cpus_milli = limits.cpus.value;
-        } else {
-            not_enforced(s, controller_missing("cpu"));
-        }
-        plan.statuses.push_back(s);
-    }
+    if (limits.cpus.value != 0)
+        by_controller("cpus", format_cpus(limits.cpus.value), site && site->cpu, "cpu",
+                      "cgroup cpu.max", plan.cgroup.cpus_milli, limits.cpus.value);
     if (limits.cpu_time.value.count() != 0) {
         auto s = status("cpu_time", format_duration(limits.cpu_time.value));
         // Per process, in whole seconds: SIGXCPU at the limit, SIGKILL a second later.
