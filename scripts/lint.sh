@@ -31,6 +31,7 @@ check_confined 'toml\+\+/' src/spec
 check_confined 'nlohmann/' src/report
 check_confined 'seccomp\.h' src/security
 check_confined 'sys/capability\.h' src/security
+check_confined 'systemd/' src/systemd
 
 if [[ -f $BUILD_DIR/compile_commands.json ]]; then
     mapfile -t units < <(git ls-files 'src/*.cpp')

@@ -9,13 +9,17 @@
 #   scripts/vm-test.sh [BUILD_DIR]             (default: build; run as root)
 #   scripts/vm-test.sh --bench RUNS [BUILD_DIR]  the cgroup cost benchmark instead of the tests
 #
-# Exit status: the guest's (0 when every limit test passed as root and as the unprivileged
-# user nsboxtest with a delegated cgroup), 1 when the VM could not run the tests.
+# The tests boot twice: with a plain init (cgroups a delegated directory or the root subtree),
+# then with systemd as init, where nsbox has to ask systemd for a scope over D-Bus.
+# Exit status: 0 when every guest passed (every limit test as root and as the unprivileged user
+# nsboxtest), 1 when a guest failed or could not run the tests.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 guest_args=()
+bench=0
 if [[ ${1:-} == --bench ]]; then
+    bench=1
     guest_args=(--bench "$2")
     shift 2
 fi
@@ -106,6 +110,23 @@ mount -t tmpfs tmpfs /host/dev/shm
 mount -t tmpfs tmpfs /host/run
 ip link set lo up
 # switch_root, not chroot: the kernel refuses user namespaces to a chrooted process.
+if grep -q nsbox.init=systemd /proc/cmdline; then
+    # systemd as init, told (systemd.unit=) to start only what the test needs: it runs as a
+    # service after logins are allowed, on the serial console.
+    units=/host/etc/systemd/system
+    printf '%s\n' '[Unit]' 'Requires=nsbox-vm.service' 'After=nsbox-vm.service' \
+        'AllowIsolate=yes' >\$units/nsbox-vm.target
+    printf '%s\n' '[Unit]' 'Wants=systemd-logind.service systemd-user-sessions.service' \
+        'After=systemd-logind.service systemd-user-sessions.service dbus.socket' \
+        '[Service]' 'Type=oneshot' 'TimeoutStartSec=infinity' 'StandardOutput=tty' \
+        'StandardError=inherit' 'TTYPath=/dev/ttyS0' 'TTYReset=no' \
+        "ExecStart=/bin/sh -c '/bin/sh $repo/tests/vm/guest.sh --systemd $build; \
+echo NSBOX-VM-RESULT=\\\$\\\$?; echo o >/proc/sysrq-trigger'" >\$units/nsbox-vm.service
+    # A container marker in the shared root would make systemd ignore the kernel command line.
+    rm -f /host/.dockerenv
+    umount /host/dev/pts /host/dev/shm /host/run
+    exec switch_root /host /lib/systemd/systemd
+fi
 exec switch_root /host /bin/sh -c \
     "/bin/sh $repo/tests/vm/guest.sh ${guest_args[*]} $catalog; echo NSBOX-VM-RESULT=\\\$?; \
      echo o >/proc/sysrq-trigger; sleep 10"
@@ -113,25 +134,47 @@ INIT
 chmod +x "$initramfs/init"
 (cd "$initramfs" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$work/initramfs.cpio.gz"
 
-/usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=always -o sandbox=chroot \
-    >"$work/virtiofsd.log" 2>&1 &
-virtiofsd_pid=$!
-for _ in $(seq 50); do [[ -S $work/virtiofs.sock ]] && break; sleep 0.1; done
+# Boots the guest once; extra kernel arguments choose its init. Sets guest_result.
+boot() {  # LABEL [KERNEL_ARG...]
+    local label=$1 memory=3G
+    shift
+    # virtiofsd serves one guest and exits with it.
+    rm -f "$work/virtiofs.sock"
+    /usr/lib/qemu/virtiofsd --socket-path="$work/virtiofs.sock" -o source=/ -o cache=always \
+        -o sandbox=chroot >"$work/virtiofsd.log" 2>&1 &
+    virtiofsd_pid=$!
+    for _ in $(seq 50); do [[ -S $work/virtiofs.sock ]] && break; sleep 0.1; done
+    say "booting $(basename "$vmlinuz") with $label (software emulation, 2 CPUs)"
+    timeout 900 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m $memory -nographic -no-reboot \
+        -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+        -append "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init $*" \
+        -object memory-backend-memfd,id=mem,size=$memory,share=on -numa node,memdev=mem \
+        -chardev socket,id=fs,path="$work/virtiofs.sock" \
+        -device vhost-user-fs-pci,chardev=fs,tag=host </dev/null | tee "$work/console.log" |
+        grep --line-buffered -av '^\s*$' || true
+    guest_result=$(grep -ao 'NSBOX-VM-RESULT=[0-9]*' "$work/console.log" | tail -n1 | cut -d= -f2)
+    if [[ -z $guest_result ]]; then
+        echo "vm-test.sh: the guest ($label) did not report a result (see its console above)" >&2
+        sed "s/^/virtiofsd: /" "$work/virtiofsd.log" >&2
+        guest_result=1
+    fi
+    kill "$virtiofsd_pid" 2>/dev/null || true
+    wait "$virtiofsd_pid" 2>/dev/null || true
+    virtiofsd_pid=
+    say "guest result ($label): $guest_result"
+}
 
-say "booting $(basename "$vmlinuz") (software emulation, 2 CPUs)"
-memory=3G
-timeout 600 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m $memory -nographic -no-reboot \
-    -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init" \
-    -object memory-backend-memfd,id=mem,size=$memory,share=on -numa node,memdev=mem \
-    -chardev socket,id=fs,path="$work/virtiofs.sock" \
-    -device vhost-user-fs-pci,chardev=fs,tag=host </dev/null | tee "$work/console.log" |
-    grep --line-buffered -v '^\s*$' || true
-result=$(grep -ao 'NSBOX-VM-RESULT=[0-9]*' "$work/console.log" | tail -n1 | cut -d= -f2)
-if [[ -z $result ]]; then
-    echo "vm-test.sh: the guest did not report a result (see the console output above)" >&2
-    sed "s/^/virtiofsd: /" "$work/virtiofsd.log" >&2
-    exit 1
+# NSBOX_VM_BOOTS picks the boots ("plain", "systemd"; default both) when working on one.
+boots=${NSBOX_VM_BOOTS:-plain systemd}
+((bench)) && boots=plain
+status=0
+if [[ " $boots " == *" plain "* ]]; then
+    boot "a plain init"
+    ((guest_result == 0)) || status=1
 fi
-say "guest result: $result"
-exit "$result"
+if [[ " $boots " == *" systemd "* ]]; then
+    boot "systemd as init" nsbox.init=systemd systemd.unit=nsbox-vm.target \
+        systemd.show_status=error systemd.log_level=warning
+    ((guest_result == 0)) || status=1
+fi
+exit "$status"

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "limits/systemd_scope.hpp"
 #include "nsbox/units.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -132,7 +133,7 @@ int empty_into_leaf(const std::string& dir, const std::string& leaf) {
 }
 
 SiteLookup prepare_delegated(const Cgroup2Mount& mount, const std::string& dir,
-                             const std::string& shown) {
+                             const std::string& shown, const std::string& source) {
     const Controllers available = controllers_in(dir + "/cgroup.controllers");
     if (!available.any())
         return no_site(fmt::format("the delegated cgroup {} has no cpu, memory or pids "
@@ -154,10 +155,8 @@ SiteLookup prepare_delegated(const Cgroup2Mount& mount, const std::string& dir,
                                    std::strerror(err)),
                        kDelegateFix);
     const Controllers enabled = controllers_in(dir + "/cgroup.subtree_control");
-    return SiteLookup{CgroupSite{mount.point, dir, "delegated cgroup " + shown, enabled.cpu,
-                                 enabled.memory, enabled.pids},
-                      {},
-                      {}};
+    return SiteLookup{
+        CgroupSite{mount.point, dir, source, enabled.cpu, enabled.memory, enabled.pids}, {}, {}};
 }
 
 SiteLookup prepare_root_subtree(const Cgroup2Mount& mount, const Controllers& available) {
@@ -180,6 +179,20 @@ SiteLookup prepare_root_subtree(const Cgroup2Mount& mount, const Controllers& av
                       {}};
 }
 
+// This process's cgroup: its path in the hierarchy and its directory under the mount.
+struct OwnCgroup {
+    std::string path;
+    std::string dir;
+};
+
+std::optional<OwnCgroup> own_cgroup(const Cgroup2Mount& mount) {
+    const auto proc_cgroup = read_file("/proc/self/cgroup");
+    auto own = proc_cgroup ? parse_unified_path(*proc_cgroup) : std::nullopt;
+    if (!own) return std::nullopt;
+    if (mount.root != "/" && own->rfind(mount.root, 0) == 0) own = own->substr(mount.root.size());
+    return OwnCgroup{*own, *own == "/" ? mount.point : mount.point + *own};
+}
+
 SiteLookup discover() {
     const auto mountinfo = read_file("/proc/self/mountinfo");
     const auto mount = mountinfo ? parse_cgroup2_mount(*mountinfo) : std::nullopt;
@@ -190,23 +203,38 @@ SiteLookup discover() {
                                    "controller (this host binds them to cgroup v1)",
                                    mount->point),
                        kUnifiedFix);
-    const auto proc_cgroup = read_file("/proc/self/cgroup");
-    auto own = proc_cgroup ? parse_unified_path(*proc_cgroup) : std::nullopt;
+    const auto own = own_cgroup(*mount);
     if (!own) return no_site("this process is in no cgroup v2 cgroup", kUnifiedFix);
-    if (mount->root != "/" && own->rfind(mount->root, 0) == 0)
-        own = own->substr(mount->root.size());
-    const std::string dir = *own == "/" ? mount->point : mount->point + *own;
 
     // A launcher leaf made by an earlier run in this cgroup: its parent is the site.
-    if (base_name(dir) == kLauncherLeaf && is_delegated(parent_of(dir)))
-        return prepare_delegated(*mount, parent_of(dir), parent_of(*own));
-    if (*own != "/" && is_delegated(dir)) return prepare_delegated(*mount, dir, *own);
-    if (::geteuid() == 0) return prepare_root_subtree(*mount, at_root);
+    if (base_name(own->dir) == kLauncherLeaf && is_delegated(parent_of(own->dir))) {
+        const std::string shown = parent_of(own->path);
+        return prepare_delegated(*mount, parent_of(own->dir), shown, "delegated cgroup " + shown);
+    }
+    if (own->path != "/" && is_delegated(own->dir))
+        return prepare_delegated(*mount, own->dir, own->path, "delegated cgroup " + own->path);
+
+    // Not delegated: ask systemd for a scope that is, and move there.
+    const ScopeAttempt scope = join_systemd_scope();
+    if (scope.joined) {
+        const auto moved = own_cgroup(*mount);
+        if (moved && moved->path != own->path && is_delegated(moved->dir))
+            return prepare_delegated(*mount, moved->dir, moved->path,
+                                     fmt::format("systemd scope {} (Delegate=yes)", scope.unit));
+        return no_site(fmt::format("systemd made the scope {}, but nsbox is not in a delegated "
+                                   "cgroup there ({})",
+                                   scope.unit, moved ? moved->path : "no cgroup"),
+                       kDelegateFix);
+    }
+    if (::geteuid() == 0) {
+        log::debug("no systemd scope: {}", scope.cause);
+        return prepare_root_subtree(*mount, at_root);
+    }
     struct stat st {};
-    const unsigned owner = ::stat(dir.c_str(), &st) == 0 ? st.st_uid : 0;
-    return no_site(
-        fmt::format("your cgroup {} is not delegated to you (owned by uid {})", *own, owner),
-        kDelegateFix);
+    const unsigned owner = ::stat(own->dir.c_str(), &st) == 0 ? st.st_uid : 0;
+    return no_site(fmt::format("your cgroup {} is not delegated to you (owned by uid {}) and {}",
+                               own->path, owner, scope.cause),
+                   scope.fix.empty() ? kDelegateFix : scope.fix);
 }
 
 std::atomic<unsigned> g_sandbox_counter{0};

@@ -65,7 +65,10 @@ namespace {
 
 std::vector<std::string> child_environment(const RunSettings& settings) {
     std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
-    if (const char* home = std::getenv("HOME")) env["HOME"] = home;
+    // What a login session gives every process: nsbox finds the user's systemd manager (for a
+    // cgroup scope) and its runtime directory (for the compiled-filter cache) through them.
+    for (const char* name : {"HOME", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"})
+        if (const char* value = std::getenv(name)) env[name] = value;
     for (const auto& [k, v] : settings.extra_env) env[k] = v;
     std::vector<std::string> out;
     for (const auto& [k, v] : env) out.push_back(k + "=" + v);

@@ -69,6 +69,34 @@ bool cgroup_expected() {
         }                                                                                      \
     } while (0)
 
+// The cgroup directories anywhere in the hierarchy whose names start with `prefix`: sandbox
+// cgroups (sandbox-<nsbox pid>-N) and, with systemd, the scopes nsbox asked for
+// (nsbox-<nsbox pid>-*.scope), which live and go with one nsbox process each.
+std::vector<fs::path> cgroups_named(const std::string& prefix, const std::string& suffix = "") {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator
+             it("/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec),
+         end;
+         !ec && it != end; it.increment(ec))
+        if (const std::string name = it->path().filename().string();
+            it->is_directory(ec) && name.starts_with(prefix) && name.ends_with(suffix))
+            found.push_back(it->path());
+    return found;
+}
+
+// Waits (bounded) until no such cgroup is left: systemd collects an empty scope moments after
+// its last process goes.
+std::vector<fs::path> cgroups_left(const std::string& prefix, const std::string& suffix = "") {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    auto left = cgroups_named(prefix, suffix);
+    while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(50ms);
+        left = cgroups_named(prefix, suffix);
+    }
+    return left;
+}
+
 #define REQUIRE_NO_CGROUP()                                                            \
     do {                                                                               \
         if (cgroup_site_available()) GTEST_SKIP() << "this host enforces every limit"; \
@@ -300,6 +328,12 @@ TEST(Cgroup, ReportNamesTheCgroupAndItsLimits) {
     EXPECT_EQ(run.report["usage"]["peak_memory_source"], "memory.peak");
     EXPECT_FALSE(fs::exists(run.report["resource_limits"]["cgroup"]["path"].get<std::string>()))
         << "the sandbox's cgroup was not removed";
+    // The VM stage says which source it set up (a delegated directory, the root subtree, a
+    // systemd scope), so that a fallback cannot pass for the source under test.
+    if (const char* source = std::getenv("NSBOX_EXPECT_CGROUP_SOURCE")) {
+        const std::string used = run.report["resource_limits"]["cgroup"]["source"];
+        EXPECT_EQ(used.rfind(source, 0), 0U) << used;
+    }
 }
 
 TEST(Cgroup, MemoryBombEndsWithOomAnd137) {
@@ -368,19 +402,15 @@ TEST(Cgroup, CpuTimeCountsEveryProcessOfTheSandbox) {
 
 TEST(Cgroup, TwoHundredRunsLeaveNoCgroupBehind) {
     REQUIRE_CGROUP();
-    const Outcome first = run_python("pass\n", {"-q"});
-    const fs::path parent =
-        fs::path(first.report["resource_limits"]["cgroup"]["path"].get<std::string>())
-            .parent_path();
     const TempDir ws;
     for (int i = 0; i < 200; ++i) {
         const RunOutput out =
             run_nsbox({"run", "-q", "--workspace", ws.path().string(), "--", "/bin/true"});
         ASSERT_EQ(out.exit_code, 0) << "run " << i << ": " << out.stderr_text;
     }
-    for (const auto& entry : fs::directory_iterator(parent))
-        EXPECT_EQ(entry.path().filename().string().rfind("sandbox-", 0), std::string::npos)
-            << entry.path();
+    auto left = cgroups_left("sandbox-");
+    for (auto& scope : cgroups_left("nsbox-", ".scope")) left.push_back(std::move(scope));
+    for (const auto& path : left) ADD_FAILURE() << "left behind: " << path;
 }
 
 TEST(Cgroup, KilledNsboxLeavesNoCgroupAndNoProcess) {
@@ -392,26 +422,17 @@ TEST(Cgroup, KilledNsboxLeavesNoCgroupAndNoProcess) {
     settings.limit = 60s;
     AsyncRun nsbox({"run", "-q", (ws.path() / "job.py").string(), marker}, settings);
     ASSERT_TRUE(nsbox.wait_for_line("ready", 60s));
-    // The sandbox's cgroup: a sandbox-<nsbox pid>-* directory under the site.
-    const Outcome probe = run_python("pass\n", {"-q"});
-    const fs::path parent =
-        fs::path(probe.report["resource_limits"]["cgroup"]["path"].get<std::string>())
-            .parent_path();
-    const std::string prefix = "sandbox-" + std::to_string(nsbox.pid()) + "-";
-    auto ours = [&] {
-        int n = 0;
-        for (const auto& entry : fs::directory_iterator(parent))
-            n += entry.path().filename().string().rfind(prefix, 0) == 0 ? 1 : 0;
-        return n;
-    };
-    ASSERT_EQ(ours(), 1);
+    const std::string sandbox_prefix = "sandbox-" + std::to_string(nsbox.pid()) + "-";
+    const std::string scope_prefix = "nsbox-" + std::to_string(nsbox.pid()) + "-";
+    ASSERT_EQ(cgroups_named(sandbox_prefix).size(), 1U);
     nsbox.send_signal(SIGKILL);
     (void)nsbox.finish();
+    EXPECT_TRUE(cgroups_left(sandbox_prefix).empty()) << "the janitor did not remove the cgroup";
+    EXPECT_TRUE(cgroups_left(scope_prefix, ".scope").empty())
+        << "nsbox's systemd scope was not collected";
     const auto deadline = std::chrono::steady_clock::now() + 15s;
-    while ((ours() != 0 || !processes_with(marker).empty()) &&
-           std::chrono::steady_clock::now() < deadline)
+    while (!processes_with(marker).empty() && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(50ms);
-    EXPECT_EQ(ours(), 0) << "the janitor did not remove the cgroup";
     EXPECT_TRUE(processes_with(marker).empty());
 }
 

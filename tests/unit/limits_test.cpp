@@ -8,6 +8,7 @@
 
 #include "limits/cgroup.hpp"
 #include "limits/plan.hpp"
+#include "limits/systemd_scope.hpp"
 #include "nsbox/profile.hpp"
 #include "nsbox/units.hpp"
 #include "nsbox/validate.hpp"
@@ -201,6 +202,12 @@ TEST(CgroupParse, FlatKeysAndControllers) {
     EXPECT_TRUE(limits::lists_controller("cpuset cpu io memory pids\n", "pids"));
     EXPECT_FALSE(limits::lists_controller("cpuset io memory\n", "cpu"));
     EXPECT_FALSE(limits::lists_controller("hugetlb\n", "memory"));
+}
+
+TEST(SystemdScope, HelperSitsInLibexecBesideTheBinDirectory) {
+    EXPECT_EQ(limits::scope_helper_for("/usr/bin/nsbox"), "/usr/libexec/nsbox/nsbox-scope");
+    EXPECT_EQ(limits::scope_helper_for("/work/build/bin/nsbox"),
+              "/work/build/libexec/nsbox/nsbox-scope");
 }
 
 // ---- values ----

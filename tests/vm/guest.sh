@@ -7,9 +7,47 @@
 #   guest.sh BUILD_DIR REPO_DIR [ESCAPE_CATALOG_DIR]
 #   guest.sh --tests HOME BUILD_DIR REPO_DIR [ESCAPE_CATALOG_DIR]   (one user's part)
 #   guest.sh --bench RUNS BUILD_DIR       (cgroup setup cost: scripts/bench.sh --cgroup)
+#   guest.sh --systemd BUILD_DIR          (booted with systemd as init: the scope source)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export NSBOX_EXPECT_CGROUP=1 LANG=C.UTF-8
 self=$(readlink -f "$0")
+
+# With systemd as init: no cgroup is delegated to nsbox, so it must ask systemd for a scope
+# with Delegate=yes (the system manager as root, the user manager of a login session
+# otherwise), and each scope must be gone after its nsbox.
+if [ "$1" = --systemd ]; then
+    build=$2 user=nsboxtest status=0
+    # The 200-run test ran in the plain boot; here every run's scope is checked at the end.
+    cgroup_tests="$build/bin/nsbox_integration_tests --gtest_brief=1 \
+        --gtest_filter=Cgroup.*:-Cgroup.TwoHundredRunsLeaveNoCgroupBehind"
+    echo "== guest: systemd $(systemctl --version | head -n1 | cut -d' ' -f2), cgroup tests as root"
+    NSBOX_EXPECT_CGROUP_SOURCE="systemd scope" HOME=/root $cgroup_tests || status=1
+
+    echo "== guest: cgroup tests as $user in a login session (its user manager makes the scopes)"
+    # runuser -l opens a logind session as a login does: session scope, user manager, runtime dir.
+    runuser -l "$user" -c "NSBOX_EXPECT_CGROUP=1 NSBOX_EXPECT_CGROUP_SOURCE='systemd scope' \
+        $cgroup_tests" || status=1
+
+    echo "== guest: without a user manager, strict mode names the cause in one line"
+    message=$(runuser -u "$user" -- env -C /tmp -u XDG_RUNTIME_DIR -u DBUS_SESSION_BUS_ADDRESS \
+        "$build/bin/nsbox" run --limits strict --memory 64M -- /bin/true 2>&1)
+    code=$?
+    echo "$message"
+    if [ $code -ne 125 ] || [ "$(printf '%s\n' "$message" | wc -l)" -ne 1 ] ||
+        ! printf '%s' "$message" | grep -q "XDG_RUNTIME_DIR is not set"; then
+        echo "== guest: expected exit 125 and one line naming XDG_RUNTIME_DIR (got $code)"
+        status=1
+    fi
+
+    sleep 1
+    leftover=$(find /sys/fs/cgroup \( -name 'sandbox-*' -o -name 'nsbox-*.scope' \) -type d)
+    if [ -n "$leftover" ]; then
+        echo "== guest: cgroups left behind: $leftover"
+        status=1
+    fi
+    echo "== guest: systemd done, status $status"
+    exit $status
+fi
 
 if [ "$1" = --tests ]; then
     export HOME=$2
@@ -67,7 +105,8 @@ echo "== guest: Linux $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgr
      "Landlock ABI $landlock_abi"
 
 echo "== guest: limit tests as root"
-/bin/sh "$self" --tests /root "$build" "$repo" "$catalog" || status=1
+NSBOX_EXPECT_CGROUP_SOURCE="cgroup2 subtree" /bin/sh "$self" --tests /root "$build" "$repo" \
+    "$catalog" || status=1
 
 echo "== guest: limit tests as $user in a delegated cgroup"
 delegated=/sys/fs/cgroup/delegated
@@ -79,7 +118,7 @@ home=$(getent passwd "$user" | cut -d: -f6)
 mkdir -p "$home"
 chown "$user:" "$home"
 # The shell moves itself into the delegated cgroup, then becomes the user.
-sh -c "echo \$\$ >$delegated/cgroup.procs && exec setpriv --reuid=$user --regid=$user \
+NSBOX_EXPECT_CGROUP_SOURCE="delegated cgroup" sh -c "echo \$\$ >$delegated/cgroup.procs && exec setpriv --reuid=$user --regid=$user \
     --clear-groups /bin/sh $self --tests $home $build $repo $catalog" || status=1
 
 leftover=$(find /sys/fs/cgroup -name 'sandbox-*' -type d)
