@@ -34,6 +34,8 @@ if [[ $(id -u) -eq 0 && -z ${NSBOX_BENCH_AS_ROOT:-} ]]; then
     WORK=$(mktemp -d /tmp/nsbox-bench.XXXXXX)
     mkdir -p "$WORK/bin" "$WORK/share/nsbox"
     cp "${NSBOX_BUILD_DIR:-$ROOT/build}/bin/nsbox" "$WORK/bin/"
+    # The systemd scope helper, where nsbox looks for it (unused without cgroup v2 controllers).
+    [[ -d ${NSBOX_BUILD_DIR:-$ROOT/build}/libexec ]] && cp -r "${NSBOX_BUILD_DIR:-$ROOT/build}/libexec" "$WORK/"
     cp -r "$ROOT/profiles" "$WORK/share/nsbox/"
     cp "$0" "$WORK/bench.sh"
     chmod -R a+rX "$WORK"

@@ -8,6 +8,7 @@
 #
 #   scripts/vm-test.sh [BUILD_DIR]             (default: build; run as root)
 #   scripts/vm-test.sh --bench RUNS [BUILD_DIR]  the cgroup cost benchmark instead of the tests
+#                                                (both boots: sites nsbox finds, systemd scopes)
 #
 # The tests boot twice: with a plain init (cgroups a delegated directory or the root subtree),
 # then with systemd as init, where nsbox has to ask systemd for a scope over D-Bus.
@@ -24,7 +25,13 @@ if [[ ${1:-} == --bench ]]; then
     shift 2
 fi
 build=$(cd "${1:-$repo/build}" && pwd)
-if ((${#guest_args[@]})); then guest_args+=("$build"); else guest_args=("$build" "$repo"); fi
+if ((bench)); then
+    systemd_guest_args=(--bench-systemd "${guest_args[1]}" "$build")
+    guest_args+=("$build")
+else
+    systemd_guest_args=(--systemd "$build")
+    guest_args=("$build" "$repo")
+fi
 cache=${NSBOX_VM_CACHE:-/var/cache/nsbox-vm}
 catalog=${NSBOX_ESCAPE_CATALOG:-}
 if [[ -z $catalog ]]; then
@@ -120,7 +127,7 @@ if grep -q nsbox.init=systemd /proc/cmdline; then
         'After=systemd-logind.service systemd-user-sessions.service dbus.socket' \
         '[Service]' 'Type=oneshot' 'TimeoutStartSec=infinity' 'StandardOutput=tty' \
         'StandardError=inherit' 'TTYPath=/dev/ttyS0' 'TTYReset=no' \
-        "ExecStart=/bin/sh -c '/bin/sh $repo/tests/vm/guest.sh --systemd $build; \
+        "ExecStart=/bin/sh -c '/bin/sh $repo/tests/vm/guest.sh ${systemd_guest_args[*]}; \
 echo NSBOX-VM-RESULT=\\\$\\\$?; echo o >/proc/sysrq-trigger'" >\$units/nsbox-vm.service
     # A container marker in the shared root would make systemd ignore the kernel command line.
     rm -f /host/.dockerenv
@@ -166,7 +173,6 @@ boot() {  # LABEL [KERNEL_ARG...]
 
 # NSBOX_VM_BOOTS picks the boots ("plain", "systemd"; default both) when working on one.
 boots=${NSBOX_VM_BOOTS:-plain systemd}
-((bench)) && boots=plain
 status=0
 if [[ " $boots " == *" plain "* ]]; then
     boot "a plain init"

@@ -214,7 +214,8 @@ SiteLookup discover() {
     if (own->path != "/" && is_delegated(own->dir))
         return prepare_delegated(*mount, own->dir, own->path, "delegated cgroup " + own->path);
 
-    // Not delegated: ask systemd for a scope that is, and move there.
+    if (::geteuid() == 0) return prepare_root_subtree(*mount, at_root);
+    // Not delegated: ask the user's systemd manager for a scope that is, and move there.
     const ScopeAttempt scope = join_systemd_scope();
     if (scope.joined) {
         const auto moved = own_cgroup(*mount);
@@ -225,10 +226,6 @@ SiteLookup discover() {
                                    "cgroup there ({})",
                                    scope.unit, moved ? moved->path : "no cgroup"),
                        kDelegateFix);
-    }
-    if (::geteuid() == 0) {
-        log::debug("no systemd scope: {}", scope.cause);
-        return prepare_root_subtree(*mount, at_root);
     }
     struct stat st {};
     const unsigned owner = ::stat(own->dir.c_str(), &st) == 0 ? st.st_uid : 0;

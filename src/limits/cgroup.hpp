@@ -3,8 +3,9 @@
 //
 // The place is found in this order: a delegated cgroup this process already runs in (a systemd
 // unit with Delegate=yes, `systemd-run --user --scope -p Delegate=yes`, or a directory chowned
-// to the user), then a transient scope with Delegate=yes that systemd moves this process into
-// (systemd_scope.hpp), then, for root, a subtree under the cgroup2 root. Each sandbox gets a cgroup of
+// to the user), then, for root, a subtree under the cgroup2 root, and for other users a
+// transient scope with Delegate=yes that their systemd manager moves this process into
+// (systemd_scope.hpp). Each sandbox gets a cgroup of
 // its own next to a leaf holding the launcher, which respects cgroup v2's rule that a cgroup
 // with controllers enabled for its children holds no processes itself.
 #pragma once

@@ -35,12 +35,7 @@ bool exists(const std::string& path) {
 
 // Whether a manager can be asked at all (spawning the helper on hosts without one would cost
 // a few milliseconds for a certain "no"); if not, why not and what would help.
-bool manager_reachable(bool user, ScopeAttempt& attempt) {
-    if (!user) {
-        if (exists("/run/systemd/system")) return true;
-        attempt.cause = "systemd is not the init system";
-        return false;
-    }
+bool manager_reachable(ScopeAttempt& attempt) {
     const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
     if (runtime_dir == nullptr || runtime_dir[0] != '/') {
         attempt.cause = "no systemd user manager (XDG_RUNTIME_DIR is not set)";
@@ -78,9 +73,8 @@ std::string scope_helper_for(std::string_view exe) {
 }
 
 ScopeAttempt join_systemd_scope() {
-    const bool user = ::geteuid() != 0;
     ScopeAttempt attempt;
-    if (!manager_reachable(user, attempt)) return attempt;
+    if (!manager_reachable(attempt)) return attempt;
     std::error_code ec;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     const std::string helper = scope_helper_for(exe.string());
@@ -102,9 +96,8 @@ ScopeAttempt join_systemd_scope() {
     posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
     const std::string pid = std::to_string(::getpid());
-    const char* manager = user ? "--user" : "--system";
-    char* const argv[] = {const_cast<char*>(helper.c_str()), const_cast<char*>(manager),
-                          const_cast<char*>(pid.c_str()), nullptr};
+    char* const argv[] = {const_cast<char*>(helper.c_str()), const_cast<char*>(pid.c_str()),
+                          nullptr};
     pid_t child = 0;
     const int spawn_error = ::posix_spawn(&child, helper.c_str(), &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);

@@ -1,6 +1,6 @@
-// The systemd source of a delegated cgroup: a transient scope with Delegate=yes that holds this
-// process, made by the user manager (or, for root, the system manager) over D-Bus, as crun and
-// podman do. The D-Bus work is done by the nsbox-scope helper (libexec/nsbox/nsbox-scope next to
+// The systemd source of a delegated cgroup for an unprivileged user: a transient scope with
+// Delegate=yes that holds this process, made by the user's manager over D-Bus, as crun and
+// podman do. (Root makes its own subtree: asking PID 1 for a scope per run costs far more.) The D-Bus work is done by the nsbox-scope helper (libexec/nsbox/nsbox-scope next to
 // this binary) so that nsbox itself stays static and libsystemd is loaded only when needed.
 #pragma once
 
@@ -16,8 +16,8 @@ struct ScopeAttempt {
     std::string fix;    // what would make it work, when that is not the generic advice
 };
 
-// Asks the manager for a scope with this process in it and waits until it is. Skipped (with
-// the cause) when no manager runs for this user, or systemd is not the init system for root.
+// Asks the user manager for a scope with this process in it and waits until it is. Skipped
+// (with the cause and, where it helps, the fix) when no manager can be reached.
 ScopeAttempt join_systemd_scope();
 
 // Where the helper is expected for an nsbox binary at `exe` (bin/nsbox ->

@@ -1,15 +1,15 @@
-// nsbox-scope: asks a systemd manager for a transient scope with Delegate=yes holding one
-// process (the nsbox launcher), and waits until the process is in it.
+// nsbox-scope: asks the user's systemd manager for a transient scope with Delegate=yes holding
+// one process (the nsbox launcher), and waits until the process is in it.
 //
-//   nsbox-scope --user|--system PID
+//   nsbox-scope PID
 //
 // Prints the scope's unit name on success. On failure, prints one line saying why on stderr and
 // exits 1. A separate, dynamically linked program, so that the nsbox binary stays static and pays
 // for libsystemd only on the hosts and runs that need a scope.
 //
-// Both managers are reached on their private socket first (no D-Bus broker needed; it is what
-// systemctl does), then on the bus. The user manager moves a process it does not own the cgroup
-// of (a login session's) by asking the system manager; that is systemd's business, not ours.
+// The manager is reached on its private socket first (no D-Bus broker needed; it is what
+// `systemctl --user` does), then on the session bus. It moves a process whose cgroup it does not
+// own (a login session's) by asking the system manager; that is systemd's business, not ours.
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -62,24 +62,18 @@ Bus connect_private(const std::string& address) {
     return bus;
 }
 
-Bus connect(bool user) {
-    std::string private_socket = "/run/systemd/private";
-    if (user) {
-        const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
-        private_socket = runtime_dir != nullptr && runtime_dir[0] == '/'
-                             ? std::string(runtime_dir) + "/systemd/private"
-                             : std::string();
-    }
-    if (!private_socket.empty() && ::access(private_socket.c_str(), W_OK) == 0) {
-        if (Bus bus = connect_private("unix:path=" + private_socket)) return bus;
+Bus connect() {
+    const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+    if (runtime_dir != nullptr && runtime_dir[0] == '/') {
+        const std::string private_socket = std::string(runtime_dir) + "/systemd/private";
+        if (::access(private_socket.c_str(), W_OK) == 0) {
+            if (Bus bus = connect_private("unix:path=" + private_socket)) return bus;
+        }
     }
     sd_bus* raw = nullptr;
-    const int r = user ? sd_bus_open_user(&raw) : sd_bus_open_system(&raw);
-    if (r < 0)
-        fail(std::string(user ? "no systemd user manager answers on $XDG_RUNTIME_DIR/systemd/"
-                                "private or the session bus: "
-                              : "no systemd system manager answers on /run/systemd/private or "
-                                "the system bus: ") +
+    if (const int r = sd_bus_open_user(&raw); r < 0)
+        fail(std::string("no systemd user manager answers on $XDG_RUNTIME_DIR/systemd/private or "
+                         "the session bus: ") +
              std::strerror(-r));
     return Bus(raw);
 }
@@ -133,16 +127,13 @@ Message start_scope(sd_bus* bus, const std::string& unit, unsigned pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3 ||
-        (std::string_view(argv[1]) != "--user" && std::string_view(argv[1]) != "--system"))
-        fail("usage: nsbox-scope --user|--system PID");
-    const bool user = std::string_view(argv[1]) == "--user";
+    if (argc != 2) fail("usage: nsbox-scope PID");
     char* end = nullptr;
-    const unsigned long pid = std::strtoul(argv[2], &end, 10);
+    const unsigned long pid = std::strtoul(argv[1], &end, 10);
     if (*end != '\0' || pid == 0 || pid > 0x3fffffff)
-        fail("nsbox-scope: bad PID " + std::string(argv[2]));
+        fail("nsbox-scope: bad PID " + std::string(argv[1]));
 
-    Bus bus = connect(user);
+    Bus bus = connect();
     const std::string unit = unit_name(static_cast<unsigned>(pid));
     JobWait wait;
     // The match goes in before the call so that a fast job's JobRemoved cannot be missed. No

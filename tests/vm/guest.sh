@@ -8,20 +8,21 @@
 #   guest.sh --tests HOME BUILD_DIR REPO_DIR [ESCAPE_CATALOG_DIR]   (one user's part)
 #   guest.sh --bench RUNS BUILD_DIR       (cgroup setup cost: scripts/bench.sh --cgroup)
 #   guest.sh --systemd BUILD_DIR          (booted with systemd as init: the scope source)
+#   guest.sh --bench-systemd RUNS BUILD_DIR   (the same cost with a systemd scope per run)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export NSBOX_EXPECT_CGROUP=1 LANG=C.UTF-8
 self=$(readlink -f "$0")
 
-# With systemd as init: no cgroup is delegated to nsbox, so it must ask systemd for a scope
-# with Delegate=yes (the system manager as root, the user manager of a login session
-# otherwise), and each scope must be gone after its nsbox.
+# With systemd as init: no cgroup is delegated to nsbox, so an unprivileged user's nsbox must
+# ask the user manager of its login session for a scope with Delegate=yes, and each scope must
+# be gone after its nsbox. Root makes its subtree next to systemd's.
 if [ "$1" = --systemd ]; then
     build=$2 user=nsboxtest status=0
     # The 200-run test ran in the plain boot; here every run's scope is checked at the end.
     cgroup_tests="$build/bin/nsbox_integration_tests --gtest_brief=1 \
         --gtest_filter=Cgroup.*:-Cgroup.TwoHundredRunsLeaveNoCgroupBehind"
     echo "== guest: systemd $(systemctl --version | head -n1 | cut -d' ' -f2), cgroup tests as root"
-    NSBOX_EXPECT_CGROUP_SOURCE="systemd scope" HOME=/root $cgroup_tests || status=1
+    NSBOX_EXPECT_CGROUP_SOURCE="cgroup2 subtree" HOME=/root $cgroup_tests || status=1
 
     echo "== guest: cgroup tests as $user in a login session (its user manager makes the scopes)"
     # runuser -l opens a logind session as a login does: session scope, user manager, runtime dir.
@@ -93,7 +94,13 @@ if [ "$1" = --bench ]; then
     exit $?
 fi
 if [ "$1" = --bench-user ]; then
-    bench_one "$2" "$3" "nsboxtest (delegated cgroup)"
+    bench_one "$2" "$3" "${4:-nsboxtest (delegated cgroup)}"
+    exit $?
+fi
+if [ "$1" = --bench-systemd ]; then
+    runs=$2 build=$3
+    runuser -l nsboxtest -c "/bin/sh $self --bench-user $runs $build \
+        'nsboxtest, login session (a user manager scope per run)'"
     exit $?
 fi
 
