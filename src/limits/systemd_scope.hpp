@@ -1,7 +1,8 @@
 // The systemd source of a delegated cgroup for an unprivileged user: a transient scope with
 // Delegate=yes that holds this process, made by the user's manager over D-Bus, as crun and
-// podman do. (Root makes its own subtree: asking PID 1 for a scope per run costs far more.) The D-Bus work is done by the nsbox-scope helper (libexec/nsbox/nsbox-scope next to
-// this binary) so that nsbox itself stays static and libsystemd is loaded only when needed.
+// podman do. (Root makes its own subtree: asking PID 1 for a scope per run costs far more.) The
+// D-Bus work is done by the nsbox-scope helper (libexec/nsbox/nsbox-scope next to this binary) so
+// that nsbox itself stays static and libsystemd is loaded only when needed.
 #pragma once
 
 #include <string>
