@@ -129,8 +129,11 @@ if grep -q nsbox.init=systemd /proc/cmdline; then
         'StandardError=inherit' 'TTYPath=/dev/ttyS0' 'TTYReset=no' \
         "ExecStart=/bin/sh -c '/bin/sh $repo/tests/vm/guest.sh ${systemd_guest_args[*]}; \
 echo NSBOX-VM-RESULT=\\\$\\\$?; echo o >/proc/sysrq-trigger'" >\$units/nsbox-vm.service
-    # A container marker in the shared root would make systemd ignore the kernel command line.
+    # A container marker in the shared root would make systemd ignore the kernel command line,
+    # and tmpfiles' boot-time clean-up of /tmp would hide the build when it lives there.
     rm -f /host/.dockerenv
+    mkdir -p /host/etc/tmpfiles.d
+    : >/host/etc/tmpfiles.d/tmp.conf
     umount /host/dev/pts /host/dev/shm /host/run
     exec switch_root /host /lib/systemd/systemd
 fi
