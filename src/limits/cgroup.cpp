@@ -132,8 +132,9 @@ int empty_into_leaf(const std::string& dir, const std::string& leaf) {
     return EBUSY;
 }
 
+// `how` names where the delegation came from when it is not simply the cgroup nsbox was in.
 SiteLookup prepare_delegated(const Cgroup2Mount& mount, const std::string& dir,
-                             const std::string& shown, const std::string& source) {
+                             const std::string& shown, const std::string& how = {}) {
     const Controllers available = controllers_in(dir + "/cgroup.controllers");
     if (!available.any())
         return no_site(fmt::format("the delegated cgroup {} has no cpu, memory or pids "
@@ -155,8 +156,10 @@ SiteLookup prepare_delegated(const Cgroup2Mount& mount, const std::string& dir,
                                    std::strerror(err)),
                        kDelegateFix);
     const Controllers enabled = controllers_in(dir + "/cgroup.subtree_control");
-    return SiteLookup{
-        CgroupSite{mount.point, dir, source, enabled.cpu, enabled.memory, enabled.pids}, {}, {}};
+    return SiteLookup{CgroupSite{mount.point, dir, how.empty() ? "delegated cgroup " + shown : how,
+                                 enabled.cpu, enabled.memory, enabled.pids},
+                      {},
+                      {}};
 }
 
 SiteLookup prepare_root_subtree(const Cgroup2Mount& mount, const Controllers& available) {
@@ -207,12 +210,10 @@ SiteLookup discover() {
     if (!own) return no_site("this process is in no cgroup v2 cgroup", kUnifiedFix);
 
     // A launcher leaf made by an earlier run in this cgroup: its parent is the site.
-    if (base_name(own->dir) == kLauncherLeaf && is_delegated(parent_of(own->dir))) {
-        const std::string shown = parent_of(own->path);
-        return prepare_delegated(*mount, parent_of(own->dir), shown, "delegated cgroup " + shown);
-    }
+    if (base_name(own->dir) == kLauncherLeaf && is_delegated(parent_of(own->dir)))
+        return prepare_delegated(*mount, parent_of(own->dir), parent_of(own->path));
     if (own->path != "/" && is_delegated(own->dir))
-        return prepare_delegated(*mount, own->dir, own->path, "delegated cgroup " + own->path);
+        return prepare_delegated(*mount, own->dir, own->path);
 
     if (::geteuid() == 0) return prepare_root_subtree(*mount, at_root);
     // Not delegated: ask the user's systemd manager for a scope that is, and move there.

@@ -133,7 +133,8 @@ ScopeAttempt join_systemd_scope() {
     sys::retry_eintr([&] { return ::waitpid(child, &status, 0); });
     output = trim(std::move(output));
     if (timed_out) {
-        attempt.cause = "the systemd manager did not answer within 30 s";
+        attempt.cause =
+            fmt::format("the systemd manager did not answer within {} s", kHelperDeadline.count());
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && output.ends_with(".scope")) {
         attempt.joined = true;
         attempt.unit = std::move(output);

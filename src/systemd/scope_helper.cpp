@@ -167,7 +167,8 @@ int main(int argc, char** argv) {
         if (r > 0) continue;
         const auto left = deadline - std::chrono::steady_clock::now();
         if (left <= std::chrono::steady_clock::duration::zero())
-            fail("systemd did not start the scope " + unit + " within 20 s");
+            fail("systemd did not start the scope " + unit + " within " +
+                 std::to_string(kJobDeadline.count()) + " s");
         r = sd_bus_wait(bus.get(),
                         std::chrono::duration_cast<std::chrono::microseconds>(left).count());
         if (r < 0 && r != -EINTR)
