@@ -30,7 +30,7 @@ CATALOG=${NSBOX_ESCAPE_CATALOG:-}
 }
 
 NSBOX_CMAKE_ARGS="${NSBOX_CMAKE_ARGS:-} -DNSBOX_ESCAPE_CATALOG=$CATALOG" \
-    "$ROOT/scripts/setup.sh" python3-numpy clang-format clang-tidy
+    "$ROOT/scripts/setup.sh" python3-numpy python3-pytest vim-tiny git clang-format clang-tidy
 
 run_suites() {  # BUILD_DIR, as the current user
     ctest --test-dir "$1" -L "$LABELS" --output-on-failure -j2 ${NSBOX_CTEST_ARGS:-}

@@ -92,6 +92,9 @@ struct Settings {
     std::optional<Sourced<NetMode>> network;
     std::optional<Sourced<WorkspaceMode>> workspace_mode;
     std::optional<Sourced<std::uint64_t>> workspace_size;
+    // Where the workspace appears in the sandbox: an absolute path, or "same" for the host
+    // directory's own path (so paths in messages match the host's).
+    std::optional<Sourced<std::string>> workspace_at;
     std::optional<Sourced<std::uint64_t>> tmp_size;
     std::optional<Sourced<std::uint64_t>> shm_size;
     std::optional<Sourced<std::uint64_t>> home_size;
@@ -133,7 +136,8 @@ inline constexpr unsigned kSandboxUid = 1000;
 inline constexpr unsigned kSandboxGid = 1000;
 inline constexpr const char* kSandboxUser = "sandbox";
 inline constexpr const char* kSandboxHome = "/home/sandbox";
-inline constexpr const char* kWorkspaceDir = "/workspace";
+inline constexpr const char* kWorkspaceDir = "/workspace";  // the default workspace.at
+inline constexpr const char* kWorkspaceAtHostPath = "same";
 
 // The validated, complete configuration of one run.
 struct Spec {
@@ -142,7 +146,8 @@ struct Spec {
     Sourced<std::string> rootfs;  // "host" or an absolute directory
     Sourced<std::string> hostname;
     Sourced<NetMode> network;
-    Sourced<std::string> workspace;  // absolute host directory
+    Sourced<std::string> workspace;       // absolute host directory
+    Sourced<std::string> workspace_dest;  // where the sandbox sees it (absolute)
     Sourced<WorkspaceMode> workspace_mode;
     Sourced<std::uint64_t> workspace_size;
     Sourced<std::uint64_t> tmp_size;
@@ -165,7 +170,11 @@ struct Spec {
     std::string output_dir;           // --output: export workspace changes here
     std::string report_path;          // --report: "-" for stdout
     std::vector<int> pass_fds;        // --pass-fd: open fds above 2 the payload inherits
+    std::string workdir;              // the payload's working directory (inside the sandbox)
     bool terminal_attached = false;   // stdin/stdout/stderr is a tty
+    // The payload gets a pseudo-terminal of its own (its controlling terminal, created in the
+    // sandbox's devpts) as stdin, stdout and stderr; nsbox relays it to its own stdio.
+    bool use_pty = false;
 };
 
 }  // namespace nsbox

@@ -27,6 +27,7 @@ enum class Step : std::uint8_t {
     kSession,
     kFdsCloexec,
     kChdir,
+    kTerminal,  // the sandbox's own pseudo-terminal (--tty, nsbox shell)
     kCapabilities,
     kNoNewPrivs,
     kLandlock,

@@ -21,6 +21,14 @@ struct RunRequest {
     std::vector<std::string> command;
     bool is_script = false;
     std::string workspace;  // --workspace, empty if not given
+    // The command's own choice of workspace when --workspace is not given (nsbox shell: the
+    // project's root); empty: the script's directory, or the current directory.
+    std::string default_workspace;
+    std::string default_workspace_note;
+    // Start in the sandbox's view of the current directory when it lies in the workspace
+    // (nsbox shell), rather than at the workspace's root.
+    bool start_in_cwd = false;
+    bool tty = false;  // --tty: a pseudo-terminal for the payload
     std::string output_dir;
     std::string report_path;
     std::vector<int> pass_fds;  // --pass-fd

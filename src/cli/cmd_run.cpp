@@ -44,13 +44,15 @@ void set_log_level(const RunOptions& o) {
     }
 }
 
-Result<Spec> resolve(const RunOptions& o, const HostContext& host) {
+Result<Spec> resolve(const RunOptions& o, const RunSetup& setup, const HostContext& host) {
     auto cli = settings_from_flags(o);
     if (!cli) return fail(cli.error());
-    auto profile =
-        resolve_profile(o.profile.empty() ? "default" : o.profile, profile_search_dirs());
+    auto profile = resolve_profile(o.profile.empty() ? setup.default_profile : o.profile,
+                                   profile_search_dirs());
     if (!profile) return fail(profile.error());
-    RunRequest request;
+    RunRequest request = setup.request;
+    for (const BindSpec& bind : setup.request.cli.binds) cli->binds.push_back(bind);
+    request.tty = request.tty || o.tty;
     request.command = o.command;
     request.is_script = o.is_script;
     request.workspace = o.workspace;
@@ -194,14 +196,14 @@ int fail_with(const Error& error) {
 
 }  // namespace
 
-int run_command(const RunOptions& o, const std::vector<std::string>& argv) {
+int run_command(const RunOptions& o, const std::vector<std::string>& argv, const RunSetup& setup) {
     set_log_level(o);
     const HostContext host = current_host();
     auto report = ReportSink::open(o.report.empty() || o.report == "-"
                                        ? o.report
                                        : std::filesystem::absolute(o.report).string());
     if (!report) return fail_with(report.error());
-    auto spec = resolve(o, host);
+    auto spec = resolve(o, setup, host);
     if (!spec) {
         report->write(ReportInput{argv, nullptr, nullptr, &spec.error()});
         return fail_with(spec.error());
@@ -213,6 +215,9 @@ int run_command(const RunOptions& o, const std::vector<std::string>& argv) {
         return 0;
     }
     if (auto r = prepare_output_dir(spec->output_dir); !r) return fail_with(r.error());
+    if (setup.before_launch) {
+        if (auto r = setup.before_launch(*spec); !r) return fail_with(r.error());
+    }
     auto result = run_sandbox(*spec);
     if (!result) {
         report->write(ReportInput{argv, &*spec, nullptr, &result.error()});

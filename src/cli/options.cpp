@@ -17,14 +17,18 @@ constexpr const char* kRunFooter =
     "125 launcher error; 126 cannot execute; 127 not found.";
 
 void add_run_options(CLI::App& run, RunOptions& o) {
-    run.add_option("--profile", o.profile, "Profile name or TOML file (default: default)");
+    run.add_option("--profile", o.profile,
+                   "Profile name or TOML file (default: default; shell for nsbox shell)");
     run.add_option("--rootfs", o.rootfs, "Root filesystem: \"host\" or a prepared directory");
     run.add_option("--workspace", o.workspace,
-                   "Host directory seen at /workspace (default: the script's directory, or the "
-                   "current directory)");
+                   "Host directory granted as the workspace (default: the script's directory, "
+                   "or the current directory; for nsbox shell, the project)");
     run.add_option("--workspace-mode", o.workspace_mode,
                    "overlay (writes stay in the sandbox), rw, or ro")
         ->check(CLI::IsMember({"overlay", "rw", "ro"}));
+    run.add_option("--workspace-at", o.workspace_at,
+                   "Where the sandbox sees the workspace: a path (default /workspace), or same "
+                   "(its host path)");
     auto multi = [&](const char* name, std::vector<std::string>& into, const char* help) {
         run.add_option(name, into, help)
             ->expected(1)
@@ -64,7 +68,26 @@ void add_run_options(CLI::App& run, RunOptions& o) {
     run.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
     run.add_flag("--print-spec", o.print_spec,
                  "Print the resolved configuration with each value's origin, then exit");
+    run.add_flag("--tty", o.tty,
+                 "Give the payload a terminal of its own (a pty nsbox relays), for interactive "
+                 "programs; the caller's terminal never enters the sandbox");
     run.footer(kRunFooter);
+}
+
+constexpr const char* kShellFooter =
+    "\nThe project (the enclosing git work tree, or the current directory) is bound read-write\n"
+    "at its own path; nothing else of the host is visible. On a terminal the shell gets a pty\n"
+    "of its own; with stdin a pipe it reads commands from it. Exit status: the shell's.";
+
+void add_shell_options(CLI::App& shell, ShellOptions& o) {
+    add_run_options(shell, o.run);
+    shell
+        .add_option("--home", o.home,
+                    "ephemeral (an empty HOME each time) or persist (one per project, kept in "
+                    "$XDG_DATA_HOME/nsbox/homes)")
+        ->check(CLI::IsMember({"ephemeral", "persist"}));
+    shell.add_flag("--no-tty", o.no_tty, "No pty even on a terminal");
+    shell.footer(kShellFooter);
 }
 
 // Everything from the first positional on is the payload: FILE.py ARGS... or, after "--",
@@ -100,6 +123,12 @@ int run_cli(int argc, char** argv) {
     app.allow_extras();
     add_run_options(*run, run_options);
 
+    ShellOptions shell_options;
+    CLI::App* shell = app.add_subcommand(
+        "shell", "Open an interactive shell (bash, or -- SHELL ARGS) in a sandbox of the project");
+    shell->allow_extras();
+    add_shell_options(*shell, shell_options);
+
     CheckOptions check_options;
     CLI::App* check = app.add_subcommand("check", "Validate a profile and print its settings");
     check->add_option("profile", check_options.profile, "Profile name or file");
@@ -124,6 +153,17 @@ int run_cli(int argc, char** argv) {
             return 125;
         }
         return run_command(run_options, args);
+    }
+    if (*shell) {
+        if (!shell->remaining().empty()) {
+            fmt::print(stderr,
+                       "nsbox: shell: unexpected argument {} (a command goes after --; see nsbox "
+                       "shell --help)\n",
+                       shell->remaining().front());
+            return 125;
+        }
+        shell_options.run.command = app.remaining();
+        return shell_command(shell_options, args);
     }
     if (!app.remaining().empty()) {
         fmt::print(stderr, "nsbox: check: unexpected argument {}\n", app.remaining().front());

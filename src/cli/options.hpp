@@ -1,8 +1,11 @@
 // Command-line model and the two commands (CLI11 is used only in src/cli).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "nsbox/validate.hpp"
 
 namespace nsbox::cli {
 
@@ -11,6 +14,7 @@ struct RunOptions {
     std::string rootfs;
     std::string workspace;
     std::string workspace_mode;
+    std::string workspace_at;
     std::vector<std::string> binds;
     std::vector<std::string> ro_binds;
     std::vector<std::string> tmpfs;
@@ -33,8 +37,15 @@ struct RunOptions {
     int verbose = 0;
     bool quiet = false;
     bool print_spec = false;
+    bool tty = false;                  // --tty: a pseudo-terminal of the sandbox's own
     std::vector<std::string> command;  // FILE.py ARGS... or CMD ARGS...
     bool is_script = false;
+};
+
+struct ShellOptions {
+    RunOptions run;                  // the run flags, with the "shell" profile by default
+    std::string home = "ephemeral";  // or "persist": a per-project HOME kept on the host
+    bool no_tty = false;             // never a pty, even on a terminal
 };
 
 struct CheckOptions {
@@ -42,7 +53,18 @@ struct CheckOptions {
     bool explain = false;
 };
 
-int run_command(const RunOptions& options, const std::vector<std::string>& argv);
+// What a command adds to the run flags (nsbox shell): its profile, the request fields no run
+// flag sets (request.cli.binds are added to the flags' binds), and a look at the validated
+// Spec before the launch.
+struct RunSetup {
+    std::string default_profile = "default";
+    RunRequest request;
+    std::function<Result<void>(const Spec&)> before_launch;
+};
+
+int run_command(const RunOptions& options, const std::vector<std::string>& argv,
+                const RunSetup& setup = {});
+int shell_command(ShellOptions& options, const std::vector<std::string>& argv);
 int check_command(const CheckOptions& options);
 
 // Parses argv and dispatches; returns the process exit code. May throw (main catches).

@@ -97,6 +97,7 @@ Result<Settings> settings_from_flags(const RunOptions& o) {
     Settings s;
     if (!o.rootfs.empty()) s.rootfs = from_cli(o.rootfs);
     if (!o.hostname.empty()) s.hostname = from_cli(o.hostname);
+    if (!o.workspace_at.empty()) s.workspace_at = from_cli(o.workspace_at);
     // CLI11 has already restricted both values to the known names.
     if (auto net = parse_net_mode(o.net)) s.network = from_cli(*net);
     if (auto mode = parse_workspace_mode(o.workspace_mode)) s.workspace_mode = from_cli(*mode);

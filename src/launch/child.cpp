@@ -20,6 +20,7 @@
 #include "security/caps.hpp"
 #include "security/landlock.hpp"
 #include "security/seccomp_install.hpp"
+#include "terminal/pty.hpp"
 #include "util/sys.hpp"
 
 namespace nsbox::launch {
@@ -151,6 +152,19 @@ int enter_workspace(const LaunchPlan& plan) noexcept {
     return 0;
 }
 
+// Created as the sandbox user in the sandbox's devpts, so the slave belongs to the sandbox;
+// nsbox gets the master, the init keeps nothing of it but the slave on 0-2 (closed at exit).
+int open_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
+    if (!plan.pty.enabled) return 0;
+    int master = -1;
+    if (const int err = terminal::open_sandbox_pty(plan.pty, &master); err != 0) return err;
+    SyncMsg msg;
+    msg.kind = MsgKind::kTerminal;
+    const int err = send_msg_with_fd(sync_fd, msg, master);
+    ::close(master);
+    return err;
+}
+
 // The init is a copy of the launcher: blank the launcher's argv and environment strings in its
 // memory so /proc/1/cmdline (readable by anyone who sees the process) names only the init.
 void scrub_own_strings(const LaunchPlan& plan) noexcept {
@@ -215,6 +229,10 @@ NSBOX_ON_PAYLOAD_STACK void apply_rlimits(const LaunchPlan& plan, int sync_fd) n
     reset_signals();
     apply_rlimits(plan, sync_fd);
     if (::setsid() < 0) report_and_exit(sync_fd, Step::kSession, errno);
+    if (plan.pty.enabled) {
+        if (const int err = terminal::take_controlling_terminal(); err != 0)
+            report_and_exit(sync_fd, Step::kTerminal, err);
+    }
     // Everything above 2 was marked close-on-exec in the init; the user's --pass-fd grants are
     // the only exceptions (this is the payload's own copy of the fd table).
     for (const int fd : plan.pass_fds) {
@@ -300,6 +318,8 @@ pid_t spawn_payload(const LaunchPlan& plan, int sync_fd, int landlock_ruleset) n
         report_and_exit(sync_fd, Step::kCapabilities, err);
     if (const int err = enter_workspace(plan); err != 0)
         report_and_exit(sync_fd, Step::kChdir, err);
+    if (const int err = open_terminal(plan, sync_fd); err != 0)
+        report_and_exit(sync_fd, Step::kTerminal, err);
     if (const int err = lock_down_init(); err != 0)
         report_and_exit(sync_fd, Step::kNoNewPrivs, err);
     scrub_own_strings(plan);

@@ -53,6 +53,8 @@ const char* step_action(Step step) {
             return "switch to the sandbox user";
         case Step::kChdir:
             return "enter the workspace";
+        case Step::kTerminal:
+            return "create the sandbox's terminal";
         case Step::kSession:
             return "start a new session";
         case Step::kNoNewPrivs:

@@ -21,13 +21,16 @@
 #include "limits/plan.hpp"
 #include "ns/userns.hpp"
 #include "supervise/supervisor.hpp"
+#include "terminal/pty_relay.hpp"
 #include "util/log.hpp"
 #include "util/sys.hpp"
 
 namespace nsbox {
 namespace {
 
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+// SIGWINCH too: a payload on nsbox's own terminal has no controlling terminal to hear it from,
+// and a payload on a pty of its own learns of it through the pty (PtyRelay::resize).
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
 // Blocks the forwarded signals for the life of the run and reads them from a signalfd;
 // restores the previous mask afterwards.
@@ -153,7 +156,8 @@ void fill_outcome(RunResult& result, supervise::Outcome& outcome, const launch::
 // What the run used: the cgroup's counters where there is one, else what the init gathered
 // from the processes it reaped.
 void fill_usage(RunResult& result, const supervise::Outcome& outcome,
-                const limits::SandboxCgroup* cgroup, const supervise::OutputRelay* output) {
+                const limits::SandboxCgroup* cgroup, const supervise::OutputRelay* output,
+                const terminal::PtyRelay* terminal) {
     ResourceUsage& usage = result.usage;
     if (outcome.exited) {
         usage.cpu_user_us = static_cast<std::uint64_t>(outcome.exited->cpu_user_us);
@@ -165,6 +169,10 @@ void fill_usage(RunResult& result, const supervise::Outcome& outcome,
     if (output) {
         usage.output_bytes = output->bytes();
         usage.output_truncated = output->exceeded();
+    }
+    if (terminal) {
+        usage.output_bytes = terminal->bytes();
+        usage.output_truncated = terminal->exceeded();
     }
 }
 
@@ -230,6 +238,8 @@ Result<RunResult> launch_and_supervise(const Spec& spec, launch::LaunchPlan& pla
     if (auto r = open_output_pipes(plan, limits_plan, relay, output_write_ends); !r)
         return fail(r.error());
     const bool relaying = !output_write_ends.empty();
+    std::optional<terminal::PtyRelay> pty_relay;
+    if (plan.pty.enabled) pty_relay.emplace(STDIN_FILENO, STDOUT_FILENO, limits_plan.output_limit);
     IgnoreSigpipe ignore_sigpipe;
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
@@ -267,6 +277,7 @@ Result<RunResult> launch_and_supervise(const Spec& spec, launch::LaunchPlan& pla
     watched.on_userns_ready = write_maps;
     watched.denials = &denials;
     if (relaying) watched.output = &relay;
+    if (pty_relay) watched.terminal = &*pty_relay;
     if (cgroup && limits_plan.cpu_time.count() > 0) {
         watched.cpu_budget = limits_plan.cpu_time;
         watched.cpu_usage_us = [cgroup] { return cgroup->cpu_usage_us(); };
@@ -281,7 +292,8 @@ Result<RunResult> launch_and_supervise(const Spec& spec, launch::LaunchPlan& pla
     if (outcome.init_exiting) exiting_inits().push_back(std::move(child->pidfd));
     result.ended_at = std::chrono::system_clock::now();
     result.wall_time = std::chrono::steady_clock::now() - start;
-    fill_usage(result, outcome, cgroup, relaying ? &relay : nullptr);
+    fill_usage(result, outcome, cgroup, relaying ? &relay : nullptr,
+               pty_relay ? &*pty_relay : nullptr);
     fill_outcome(result, outcome, plan);
     result.layers = plan.security.layers;
     result.denials = denials.denials();
@@ -306,8 +318,9 @@ Result<RunResult> run_sandbox(const Spec& spec) {
     log::debug("setup mode: {}, {} mount steps",
                plan->privileged_setup ? "privileged (root, late user namespace)" : "rootless",
                plan->mounts.size());
-    const limits::LimitsPlan limits_plan =
-        limits::plan_limits(spec.limits, limits::host_facts(spec.limits));
+    limits::HostFacts facts = limits::host_facts(spec.limits);
+    facts.pty = spec.use_pty;
+    const limits::LimitsPlan limits_plan = limits::plan_limits(spec.limits, facts);
     if (auto r = limits::check_strict(spec.limits, limits_plan); !r) return fail(r.error());
     // A person at a terminal learns it before a long run; in logs it goes after the run, so a
     // launch error stays the only line.

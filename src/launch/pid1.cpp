@@ -21,7 +21,9 @@ namespace {
     ::kill(-1, SIGKILL);
     while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
     }
-    // The output pipes reach EOF for the parent once no sandbox process holds them.
+    // The output pipes (or the pty) reach EOF for the parent once no sandbox process holds
+    // them.
+    ::close(STDIN_FILENO);
     ::close(STDOUT_FILENO);
     ::close(STDERR_FILENO);
     SyncMsg msg;

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "ns/userns.hpp"
+#include "terminal/host_terminal.hpp"
 #include "util/fs.hpp"
 
 namespace nsbox::launch {
@@ -227,7 +228,7 @@ Result<LaunchPlan> plan_launch(const Spec& spec) {
     if (!plan.privileged_setup) plan.clone_flags |= CLONE_NEWUSER;
     plan.hostname = spec.hostname.value;
     plan.send_upper_fd = !spec.output_dir.empty();
-    plan.cwd = kWorkspaceDir;
+    plan.cwd = spec.workdir;
     if (auto r = prepare_workspace_idmap(spec, plan); !r) return fail(r.error());
     auto inputs = mount_inputs(spec, plan);
     if (!inputs) return fail(inputs.error());
@@ -242,6 +243,7 @@ Result<LaunchPlan> plan_launch(const Spec& spec) {
     if (!security) return fail(security.error());
     plan.security = std::move(*security);
     locate_own_strings(plan);
+    if (spec.use_pty) plan.pty = terminal::pty_settings_for(terminal::inspect_host_terminal());
     plan.inherited_fds = {0, 1, 2};
     plan.inherited_fds.insert(plan.inherited_fds.end(), spec.pass_fds.begin(), spec.pass_fds.end());
     return plan;

@@ -13,6 +13,7 @@
 #include "nsbox/spec.hpp"
 #include "nsbox/unique_fd.hpp"
 #include "security/plan.hpp"
+#include "terminal/pty.hpp"
 
 namespace nsbox::launch {
 
@@ -65,6 +66,8 @@ struct LaunchPlan {
     // would block a writer forever instead of giving it EPIPE when nsbox's own reader is gone.
     int output_read_ends[2] = {-1, -1};
     bool unshare_cgroupns = false;
+    // --tty / nsbox shell: the init creates a pty in the sandbox and sends nsbox its master.
+    terminal::PtySettings pty;
 };
 
 // True when this process can set up a sandbox as real root (euid 0 with CAP_SYS_ADMIN).

@@ -16,6 +16,7 @@ enum class MsgKind : std::uint32_t {
     kUpperFd,          // child -> parent: carries the workspace upper-layer dir fd
     kExited,           // child -> parent: the payload's wait status in `value`, usage below
     kSeccompListener,  // payload -> parent: carries the seccomp user-notification fd
+    kTerminal,         // child -> parent: carries the master of the sandbox's pty
 };
 
 struct SyncMsg {

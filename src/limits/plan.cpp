@@ -132,10 +132,13 @@ LimitsPlan plan_limits(const Limits& limits, const HostFacts& host) {
     if (limits.output.value != 0) {
         auto s = status("output", format_size(limits.output.value));
         plan.output_limit = limits.output.value;
-        plan.relay_stdout = !host.stdout_is_terminal;
-        plan.relay_stderr = !host.stderr_is_terminal;
-        if (plan.relay_stdout || plan.relay_stderr) {
-            s.enforced = true;
+        plan.relay_stdout = !host.pty && !host.stdout_is_terminal;
+        plan.relay_stderr = !host.pty && !host.stderr_is_terminal;
+        s.enforced = true;
+        if (host.pty) {
+            // Both streams are the sandbox's own terminal, which nsbox relays and counts.
+            s.mechanism = "nsbox terminal relay";
+        } else if (plan.relay_stdout || plan.relay_stderr) {
             s.mechanism = "nsbox output relay";
             if (!plan.relay_stdout || !plan.relay_stderr)
                 s.note = fmt::format("{} is a terminal and is not counted",
@@ -143,7 +146,6 @@ LimitsPlan plan_limits(const Limits& limits, const HostFacts& host) {
         } else {
             // A person watching a terminal sees a flood and can stop it; pipes and files are
             // where it does harm unseen.
-            s.enforced = true;
             s.mechanism = "none needed";
             s.note = "stdout and stderr are a terminal, which is not counted";
         }

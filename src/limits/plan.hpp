@@ -29,6 +29,7 @@ struct HostFacts {
     bool nproc_per_userns = false;  // RLIMIT_NPROC counts per user namespace (Linux 5.14+)
     bool stdout_is_terminal = false;
     bool stderr_is_terminal = false;
+    bool pty = false;  // the payload writes to a pty of its own, which nsbox relays
     rlim_t nofile_hard = RLIM_INFINITY;  // the launcher's own hard limits: never raised
     rlim_t nproc_hard = RLIM_INFINITY;
     rlim_t cpu_hard = RLIM_INFINITY;

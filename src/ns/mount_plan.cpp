@@ -165,7 +165,7 @@ void plan_dev(const MountInputs& in, std::vector<MountOp>& ops) {
 
 void plan_workspace(const MountInputs& in, std::vector<MountOp>& ops) {
     const Spec& spec = *in.spec;
-    const std::string target = in_new_root(kWorkspaceDir);
+    const std::string target = in_new_root(spec.workspace_dest.value);
     const std::string host_dir = in_old_root(spec.workspace.value);
     // Root's payload runs as an unprivileged host id; an idmapped bind shows it the workspace
     // owner's files as its own, so it can change them as the owner could.

@@ -48,10 +48,12 @@ json sandbox_json(const Spec& spec, const RunResult* result) {
         {"rootfs", spec.rootfs.value == "host" ? json("host") : json(spec.rootfs.value)},
         {"rootfs_kind", spec.rootfs.value == "host" ? "host" : "directory"},
         {"workspace", spec.workspace.value},
+        {"workspace_at", spec.workspace_dest.value},
         {"workspace_mode", workspace_mode_name(spec.workspace_mode.value)},
         {"network", net_mode_name(spec.network.value)},
         {"hostname", spec.hostname.value},
         {"namespaces", namespaces},
+        {"terminal", spec.use_pty ? "pty" : "inherited"},
         {"timeout_s", spec.timeout.value.count() / 1000.0},
         {"command", spec.argv},
     };

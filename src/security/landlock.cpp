@@ -121,7 +121,7 @@ Result<LandlockPlan> plan_landlock(const Spec& spec, int abi, const std::string&
     plan.rules.push_back({"/proc", (read | kWriteFile) & plan.handled_fs});
     for (const char* path : {"/tmp", "/dev/shm", kSandboxHome}) plan.rules.push_back({path, write});
     if (spec.workspace_mode.value != WorkspaceMode::kReadOnly)
-        plan.rules.push_back({kWorkspaceDir, write});
+        plan.rules.push_back({spec.workspace_dest.value, write});
     for (const BindSpec& bind : spec.binds)
         if (!bind.read_only) plan.rules.push_back({bind.dest, write});
     for (const TmpfsSpec& tmpfs : spec.tmpfs) plan.rules.push_back({tmpfs.dest, write});

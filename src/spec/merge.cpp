@@ -22,6 +22,7 @@ void merge_settings(Settings& base, const Settings& overlay) {
     take(base.network, overlay.network);
     take(base.workspace_mode, overlay.workspace_mode);
     take(base.workspace_size, overlay.workspace_size);
+    take(base.workspace_at, overlay.workspace_at);
     take(base.tmp_size, overlay.tmp_size);
     take(base.shm_size, overlay.shm_size);
     take(base.home_size, overlay.home_size);

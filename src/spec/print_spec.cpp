@@ -50,6 +50,7 @@ std::string render_spec(const Spec& spec) {
          quoted(spec.timeout.value.count() == 0 ? "none" : format_duration(spec.timeout.value)),
          spec.timeout.origin);
     line(out, "workspace.path", quoted(spec.workspace.value), spec.workspace.origin);
+    line(out, "workspace.at", quoted(spec.workspace_dest.value), spec.workspace_dest.origin);
     line(out, "workspace.mode", quoted(std::string(workspace_mode_name(spec.workspace_mode.value))),
          spec.workspace_mode.origin);
     line(out, "workspace.size", quoted(format_size(spec.workspace_size.value)),

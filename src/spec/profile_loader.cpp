@@ -212,6 +212,8 @@ const std::vector<std::pair<std::string, Handler>>& schema() {
         {"workspace.mode",
          scalar(&Settings::workspace_mode, parse_mode, "\"overlay\", \"rw\" or \"ro\"")},
         {"workspace.size", scalar(&Settings::workspace_size, parse_size, "a size such as \"1G\"")},
+        {"workspace.at", scalar(&Settings::workspace_at, any_string,
+                                "an absolute path such as \"/workspace\", or \"same\"")},
         {"tmpfs.tmp", scalar(&Settings::tmp_size, parse_size, "a size such as \"512M\"")},
         {"tmpfs.shm", scalar(&Settings::shm_size, parse_size, "a size such as \"256M\"")},
         {"tmpfs.home", scalar(&Settings::home_size, parse_size, "a size such as \"512M\"")},

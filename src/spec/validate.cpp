@@ -55,16 +55,51 @@ Result<std::string> canonical_dir(const std::string& path, const Origin& origin,
     return real.string();
 }
 
-bool is_reserved_dest(const std::string& dest) {
-    return dest == "/" || dest == "/proc" || dest.rfind("/proc/", 0) == 0 || dest == kWorkspaceDir;
+bool is_below(const std::string& path, const std::string& dir) {
+    return dir == "/" ? path.size() > 1
+                      : path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                            path[dir.size()] == '/';
+}
+
+bool is_reserved_dest(const std::string& dest, const std::string& workspace_dest) {
+    return dest == "/" || dest == "/proc" || is_below(dest, "/proc") || dest == workspace_dest;
+}
+
+// Directories nsbox builds the sandbox from: the workspace may be neither one of them, nor
+// inside one (it would land in a read-only system tree), nor above one (it would hide it).
+// /tmp is a scratch tmpfs, so a workspace may sit below it (a project in /tmp), not on it.
+constexpr const char* kSystemDirs[] = {"/proc",   "/dev",  "/sys",      "/etc",   "/usr",
+                                       "/bin",    "/sbin", "/lib",      "/lib32", "/lib64",
+                                       "/libx32", "/run",  kSandboxHome};
+
+Result<std::string> checked_workspace_dest(const Spec& spec, const Sourced<std::string>& at) {
+    const bool same = at.value == kWorkspaceAtHostPath;
+    const std::string raw = same ? spec.workspace.value : at.value;
+    const std::string dest = strip_trailing_slash(fs::path(raw).lexically_normal().string());
+    auto refuse = [&](const std::string& why) {
+        return fail(setting_error(
+            at.origin, "workspace.at", "--workspace-at",
+            same ? fmt::format("\"same\": the workspace {} {}; use \"/workspace\"", dest, why)
+                 : fmt::format("{}: {}", raw, why)));
+    };
+    if (dest.empty() || dest.front() != '/') return refuse("is not an absolute path");
+    if (dest == "/") return refuse("would replace the sandbox's root");
+    for (const char* dir : kSystemDirs) {
+        if (dest == dir || is_below(dest, dir) || is_below(dir, dest))
+            return refuse(fmt::format("would overlap {}, which nsbox provides", dir));
+    }
+    if (dest == "/tmp" || is_below("/tmp", dest))
+        return refuse("would hide /tmp, which nsbox provides");
+    return dest;
 }
 
 Result<std::string> checked_dest(const std::string& raw, const Origin& origin,
-                                 const std::string& key, const std::string& flag) {
+                                 const std::string& key, const std::string& flag,
+                                 const std::string& workspace_dest) {
     const std::string dest = strip_trailing_slash(fs::path(raw).lexically_normal().string());
     if (dest.empty() || dest.front() != '/')
         return fail(setting_error(origin, key, flag, fmt::format("{}: not an absolute path", raw)));
-    if (is_reserved_dest(dest)) {
+    if (is_reserved_dest(dest, workspace_dest)) {
         return fail(setting_error(origin, key, flag,
                                   fmt::format("{}: this destination is managed by nsbox", dest)));
     }
@@ -83,8 +118,8 @@ Result<void> resolve_binds(Spec& spec, const std::vector<BindSpec>& binds,
             return fail(setting_error(bind.origin, key, flag,
                                       fmt::format("{}: {}", bind.source, ec.message())));
         }
-        auto dest =
-            checked_dest(bind.dest.empty() ? bind.source : bind.dest, bind.origin, key, flag);
+        auto dest = checked_dest(bind.dest.empty() ? bind.source : bind.dest, bind.origin, key,
+                                 flag, spec.workspace_dest.value);
         if (!dest) return fail(dest.error());
         bind.source = real.string();
         bind.dest = *dest;
@@ -95,7 +130,8 @@ Result<void> resolve_binds(Spec& spec, const std::vector<BindSpec>& binds,
 
 Result<void> resolve_tmpfs(Spec& spec, const std::vector<TmpfsSpec>& mounts) {
     for (TmpfsSpec tmpfs : mounts) {
-        auto dest = checked_dest(tmpfs.dest, tmpfs.origin, "mounts.tmpfs", "--tmpfs");
+        auto dest = checked_dest(tmpfs.dest, tmpfs.origin, "mounts.tmpfs", "--tmpfs",
+                                 spec.workspace_dest.value);
         if (!dest) return fail(dest.error());
         tmpfs.dest = *dest;
         if (tmpfs.size == 0) tmpfs.size = spec.tmp_size.value;
@@ -138,31 +174,53 @@ Result<std::string> check_script(const std::string& script, const HostContext& h
     return fs::canonical(path, ec).string();
 }
 
-Result<void> resolve_workspace(Spec& spec, const RunRequest& request, const HostContext& host) {
+Result<void> resolve_workspace(Spec& spec, const RunRequest& request, const HostContext& host,
+                               const Sourced<std::string>& at) {
     if (!request.workspace.empty()) {
         auto dir =
             canonical_dir(absolute(request.workspace, host.cwd), Origin::cli(), "", "--workspace");
         if (!dir) return fail(dir.error());
         spec.workspace = {*dir, Origin::cli()};
-        return {};
+    } else {
+        const bool from_script = !spec.script_host_path.empty();
+        const std::string candidate = !request.default_workspace.empty() ? request.default_workspace
+                                      : from_script
+                                          ? fs::path(spec.script_host_path).parent_path().string()
+                                          : host.cwd;
+        auto dir = canonical_dir(candidate, Origin::builtin(), "", "workspace");
+        if (!dir) return fail(dir.error());
+        // An implicit workspace must never expose the whole host or the caller's home (nor a
+        // directory above it, such as /home).
+        auto home = host.environment.find("HOME");
+        std::error_code ec;
+        const std::string real_home =
+            home == host.environment.end()
+                ? std::string{}
+                : strip_trailing_slash(fs::weakly_canonical(home->second, ec).string());
+        if (*dir == "/" ||
+            (!real_home.empty() && (*dir == real_home || is_below(real_home, *dir)))) {
+            return fail(Error::usage(fmt::format(
+                "refusing to use {} as the workspace implicitly (it would expose {}); pass "
+                "--workspace DIR",
+                *dir, *dir == "/" ? "the whole host" : "your home directory")));
+        }
+        const std::string note = !request.default_workspace.empty() ? request.default_workspace_note
+                                 : from_script                      ? "script directory"
+                                                                    : "current directory";
+        spec.workspace = {*dir, Origin::builtin(note)};
     }
-    const bool from_script = !spec.script_host_path.empty();
-    const std::string candidate =
-        from_script ? fs::path(spec.script_host_path).parent_path().string() : host.cwd;
-    auto dir = canonical_dir(candidate, Origin::builtin(), "", "workspace");
-    if (!dir) return fail(dir.error());
-    // An implicit workspace must never expose the whole host or the caller's home.
-    auto home = host.environment.find("HOME");
-    std::error_code ec;
-    const std::string real_home = home == host.environment.end()
-                                      ? std::string{}
-                                      : fs::weakly_canonical(home->second, ec).string();
-    if (*dir == "/" || (!real_home.empty() && *dir == strip_trailing_slash(real_home))) {
-        return fail(Error::usage(fmt::format(
-            "refusing to use {} as the workspace implicitly; pass --workspace DIR", *dir)));
+    auto dest = checked_workspace_dest(spec, at);
+    if (!dest) return fail(dest.error());
+    spec.workspace_dest = {*dest, at.origin};
+    spec.workdir = *dest;
+    if (request.start_in_cwd) {
+        std::error_code ec;
+        const fs::path cwd = fs::canonical(host.cwd, ec);
+        const fs::path rel = cwd.lexically_relative(spec.workspace.value);
+        if (!ec && !rel.empty() && *rel.begin() != "..")
+            spec.workdir = (fs::path(*dest) / rel).lexically_normal().string();
+        spec.workdir = strip_trailing_slash(spec.workdir);
     }
-    spec.workspace = {*dir,
-                      Origin::builtin(from_script ? "script directory" : "current directory")};
     return {};
 }
 
@@ -184,7 +242,7 @@ Result<void> resolve_command(Spec& spec, const RunRequest& request, const HostCo
 void place_script(Spec& spec, const RunRequest& request) {
     const fs::path rel = fs::path(spec.script_host_path).lexically_relative(spec.workspace.value);
     if (!rel.empty() && *rel.begin() != "..") {
-        spec.script_sandbox_path = (fs::path(kWorkspaceDir) / rel).string();
+        spec.script_sandbox_path = (fs::path(spec.workspace_dest.value) / rel).string();
     } else {
         spec.script_sandbox_path =
             "/run/nsbox/script/" + fs::path(spec.script_host_path).filename().string();
@@ -272,6 +330,7 @@ Settings builtin_settings() {
     s.network = builtin(NetMode::kNone);
     s.workspace_mode = builtin(WorkspaceMode::kOverlay);
     s.workspace_size = builtin<std::uint64_t>(1ULL << 30);
+    s.workspace_at = builtin<std::string>(kWorkspaceDir);
     s.tmp_size = builtin<std::uint64_t>(512ULL << 20);
     s.shm_size = builtin<std::uint64_t>(256ULL << 20);
     s.home_size = builtin<std::uint64_t>(512ULL << 20);
@@ -309,6 +368,7 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
     spec.home_size = *settings.home_size;
     spec.timeout = *settings.timeout;
     spec.terminal_attached = host.terminal_attached;
+    spec.use_pty = request.tty;
     spec.limits =
         Limits{*settings.limits_mode,     *settings.memory_limit,   *settings.pids_limit,
                *settings.cpus_limit,      *settings.cpu_time_limit, *settings.output_limit,
@@ -333,7 +393,8 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
             return fail(setting_error(size->origin, key, key, "sizes must be at least 4K"));
     }
     if (auto r = resolve_command(spec, request, host); !r) return fail(r.error());
-    if (auto r = resolve_workspace(spec, request, host); !r) return fail(r.error());
+    if (auto r = resolve_workspace(spec, request, host, *settings.workspace_at); !r)
+        return fail(r.error());
     if (request.is_script) place_script(spec, request);
     if (auto r = resolve_binds(spec, settings.binds, host); !r) return fail(r.error());
     if (auto r = resolve_tmpfs(spec, settings.tmpfs); !r) return fail(r.error());

@@ -18,6 +18,9 @@ namespace {
 // Every sandbox process is dead when draining starts, so the pipes are at EOF as soon as their
 // buffers are relayed; the bound only guards against a destination that stops reading.
 constexpr std::chrono::milliseconds kDrainWait{2000};
+// After nsbox hangs up the sandbox's terminal its session leader gets SIGHUP; a payload that
+// ignores it is killed after this long, so a stopped nsbox never waits on it forever.
+constexpr std::chrono::milliseconds kHangupGrace{5000};
 
 bool set_timer(int fd, std::chrono::milliseconds after) {
     itimerspec spec{};
@@ -60,6 +63,14 @@ bool handle_message(const Watched& w, Outcome& out) {
         case launch::MsgKind::kUpperFd:
             out.upper_fd = std::move(received);
             break;
+        case launch::MsgKind::kTerminal:
+            if (w.terminal && received) {
+                if (auto adopted = w.terminal->adopt(std::move(received)); !adopted) {
+                    if (!out.error) out.error = adopted.error();
+                    sys::pidfd_send_signal(w.pidfd, SIGKILL);
+                }
+            }
+            break;
         case launch::MsgKind::kSeccompListener:
             if (w.denials && received) w.denials->adopt(std::move(received));
             break;
@@ -82,15 +93,28 @@ bool handle_message(const Watched& w, Outcome& out) {
 }
 
 void finish_output(const Watched& w, Outcome& out) {
-    if (!w.output) return;
-    w.output->drain(kDrainWait);
-    out.output_exceeded = out.output_exceeded || w.output->exceeded();
+    if (w.output) {
+        w.output->drain(kDrainWait);
+        out.output_exceeded = out.output_exceeded || w.output->exceeded();
+    }
+    if (w.terminal) {
+        w.terminal->drain(kDrainWait);
+        out.output_exceeded = out.output_exceeded || w.terminal->exceeded();
+    }
 }
 
+// With a terminal of its own the sandbox learns of a resize from the pty, and a request to
+// stop also hangs up its terminal: an interactive shell ignores SIGTERM but not SIGHUP.
 void forward_signal(const Watched& w) {
     signalfd_siginfo info{};
     if (::read(w.signal_fd, &info, sizeof info) != sizeof info) return;
-    sys::pidfd_send_signal(w.pidfd, static_cast<int>(info.ssi_signo));
+    const int sig = static_cast<int>(info.ssi_signo);
+    if (w.terminal && sig == SIGWINCH) {
+        w.terminal->resize();
+        return;
+    }
+    sys::pidfd_send_signal(w.pidfd, sig);
+    if (w.terminal && (sig == SIGHUP || sig == SIGTERM)) w.terminal->hang_up();
 }
 
 }  // namespace
@@ -100,20 +124,24 @@ Outcome supervise(const Watched& w) {
     UniqueFd timer = arm_timer(w.timeout);
     UniqueFd cpu_timer =
         w.cpu_budget.count() > 0 && w.cpu_usage_us ? arm_timer(next_cpu_check(w, 0)) : UniqueFd{};
+    UniqueFd hangup_timer;
     bool sync_open = true;
     auto kill_sandbox = [&] { sys::pidfd_send_signal(w.pidfd, SIGKILL); };
+    constexpr int kOutputSlot = 6;
+    constexpr int kTerminalSlot = kOutputSlot + OutputRelay::kStreams;
+    constexpr int kHangupSlot = kTerminalSlot + terminal::PtyRelay::kSlots;
+    constexpr int kSlots = kHangupSlot + 1;
     for (;;) {
         const int listener = w.denials ? w.denials->fd() : -1;
-        pollfd fds[8] = {{w.pidfd, POLLIN, 0},
-                         {sync_open ? w.sync_fd : -1, POLLIN, 0},
-                         {w.signal_fd, POLLIN, 0},
-                         {timer ? timer.get() : -1, POLLIN, 0},
-                         {listener, POLLIN, 0},
-                         {cpu_timer ? cpu_timer.get() : -1, POLLIN, 0},
-                         {-1, 0, 0},
-                         {-1, 0, 0}};
-        if (w.output) w.output->fill(&fds[6]);
-        if (::poll(fds, 8, -1) < 0) {
+        pollfd fds[kSlots] = {
+            {w.pidfd, POLLIN, 0},     {sync_open ? w.sync_fd : -1, POLLIN, 0},
+            {w.signal_fd, POLLIN, 0}, {timer ? timer.get() : -1, POLLIN, 0},
+            {listener, POLLIN, 0},    {cpu_timer ? cpu_timer.get() : -1, POLLIN, 0}};
+        for (int i = kOutputSlot; i < kSlots; ++i) fds[i] = {-1, 0, 0};
+        if (w.output) w.output->fill(&fds[kOutputSlot]);
+        if (w.terminal) w.terminal->fill(&fds[kTerminalSlot]);
+        if (hangup_timer) fds[kHangupSlot] = {hangup_timer.get(), POLLIN, 0};
+        if (::poll(fds, kSlots, -1) < 0) {
             if (errno == EINTR) continue;
             out.error = Error::from_errno(Step::kSupervise, "poll");
             kill_sandbox();
@@ -139,10 +167,22 @@ Outcome supervise(const Watched& w) {
             }
         }
         for (int i = 0; w.output && i < OutputRelay::kStreams; ++i) {
-            if (w.output->on_ready(i, fds[6 + i].revents)) {
+            if (w.output->on_ready(i, fds[kOutputSlot + i].revents)) {
                 out.output_exceeded = true;
                 kill_sandbox();
             }
+        }
+        if (w.terminal && w.terminal->on_ready(&fds[kTerminalSlot])) {
+            out.output_exceeded = true;
+            kill_sandbox();
+        }
+        if (w.terminal && w.terminal->hung_up() && !hangup_timer && !out.hangup_grace_used) {
+            hangup_timer = arm_timer(kHangupGrace);
+            out.hangup_grace_used = true;
+        }
+        if (hangup_timer && (fds[kHangupSlot].revents & POLLIN)) {
+            kill_sandbox();
+            hangup_timer.reset();
         }
         if (fds[0].revents & POLLIN) break;
         // The init reported the payload's status and closed the socket after killing and

@@ -14,6 +14,7 @@
 #include "nsbox/unique_fd.hpp"
 #include "security/seccomp_notify.hpp"
 #include "supervise/output_relay.hpp"
+#include "terminal/pty_relay.hpp"
 
 namespace nsbox::supervise {
 
@@ -29,6 +30,9 @@ struct Watched {
     security::DenialMonitor* denials = nullptr;
     // Relays and counts the sandbox's stdout/stderr; may be null (passed through).
     OutputRelay* output = nullptr;
+    // Relays the sandbox's own terminal (--tty); may be null. It receives the master from the
+    // init, takes SIGWINCH, and hangs up on SIGHUP and SIGTERM.
+    terminal::PtyRelay* terminal = nullptr;
     // A whole-sandbox CPU-time budget, checked on a timer against `cpu_usage_us` (the
     // cgroup's count); `cpu_parallelism` is how many CPUs can spend it at once.
     std::chrono::milliseconds cpu_budget{0};
@@ -43,6 +47,7 @@ struct Outcome {
     bool timed_out = false;
     bool cpu_time_exceeded = false;
     bool output_exceeded = false;
+    bool hangup_grace_used = false;         // the sandbox's terminal was hung up (see kHangupGrace)
     std::optional<launch::SyncMsg> exited;  // the init's kExited report, with usage
     bool init_exiting = false;              // returned before the init was reaped (see supervise())
     UniqueFd upper_fd;

@@ -47,6 +47,8 @@ std::string_view step_name(Step step) noexcept {
             return "fds-cloexec";
         case Step::kChdir:
             return "chdir";
+        case Step::kTerminal:
+            return "terminal";
         case Step::kCapabilities:
             return "capabilities";
         case Step::kNoNewPrivs:

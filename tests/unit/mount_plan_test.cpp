@@ -22,6 +22,7 @@ Spec base_spec() {
     spec.hostname = {"nsbox", Origin::builtin()};
     spec.network = {NetMode::kNone, Origin::builtin()};
     spec.workspace = {"/home/u/proj", Origin::cli()};
+    spec.workspace_dest = {kWorkspaceDir, Origin::builtin()};
     spec.workspace_mode = {WorkspaceMode::kOverlay, Origin::builtin()};
     spec.workspace_size = {1024 * kMiB, Origin::builtin()};
     spec.tmp_size = {512 * kMiB, Origin::builtin()};

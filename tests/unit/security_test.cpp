@@ -26,6 +26,7 @@ Spec default_spec() {
     spec.landlock = {LandlockMode::kAuto, Origin::builtin()};
     spec.network = {NetMode::kNone, Origin::builtin()};
     spec.workspace_mode = {WorkspaceMode::kOverlay, Origin::builtin()};
+    spec.workspace_dest = {kWorkspaceDir, Origin::builtin()};
     return spec;
 }
 

@@ -152,7 +152,8 @@ TEST(BuildSpec, DefaultWorkspaceForACommandIsTheCwd) {
 TEST(BuildSpec, ImplicitWorkspaceRefusesTheRootDirectory) {
     auto spec = build_spec(profile_with(), command_request({"ls"}, ""), host_at("/"));
     EXPECT_EQ(error_line(spec),
-              "nsbox: refusing to use / as the workspace implicitly; pass --workspace DIR");
+              "nsbox: refusing to use / as the workspace implicitly (it would expose the whole "
+              "host); pass --workspace DIR");
     EXPECT_EQ(spec.error().exit_code(), kExitLauncherError);
 }
 
@@ -165,7 +166,8 @@ TEST(BuildSpec, ImplicitWorkspaceRefusesHome) {
         host.environment["HOME"] = home_var;
         auto spec = build_spec(profile_with(), command_request({"ls"}, ""), host);
         EXPECT_EQ(error_line(spec), "nsbox: refusing to use " + home +
-                                        " as the workspace implicitly; pass --workspace DIR");
+                                        " as the workspace implicitly (it would expose your home "
+                                        "directory); pass --workspace DIR");
     }
 }
 
@@ -191,7 +193,77 @@ TEST(BuildSpec, ImplicitWorkspaceRefusesTheScriptDirectoryWhenItIsHome) {
     host.environment["HOME"] = home;
     auto spec = build_spec(profile_with(), script_request({script}), host);
     EXPECT_EQ(error_line(spec), "nsbox: refusing to use " + home +
-                                    " as the workspace implicitly; pass --workspace DIR");
+                                    " as the workspace implicitly (it would expose your home "
+                                    "directory); pass --workspace DIR");
+}
+
+TEST(BuildSpec, ImplicitWorkspaceRefusesADirectoryAboveHome) {
+    TempDir tmp;
+    const std::string home = tmp.dir("home/user");
+    HostContext host = host_at(tmp.str("home"));
+    host.environment["HOME"] = home;
+    auto spec = build_spec(profile_with(), command_request({"ls"}, ""), host);
+    EXPECT_EQ(error_line(spec), "nsbox: refusing to use " + tmp.str("home") +
+                                    " as the workspace implicitly (it would expose your home "
+                                    "directory); pass --workspace DIR");
+}
+
+ResolvedProfile profile_at(const std::string& at) {
+    Settings settings;
+    settings.workspace_at = Sourced<std::string>{at, Origin::profile("/profiles/test.toml", 3)};
+    return profile_with(settings);
+}
+
+TEST(BuildSpec, WorkspaceAtDefaultsToSlashWorkspace) {
+    TempDir tmp;
+    auto spec = build_spec(profile_with(), command_request({"ls"}, ""), host_at(tmp.dir("p")));
+    ASSERT_TRUE(spec) << spec.error().line();
+    EXPECT_EQ(spec->workspace_dest.value, "/workspace");
+    EXPECT_EQ(spec->workdir, "/workspace");
+}
+
+TEST(BuildSpec, WorkspaceAtSameUsesTheHostPathAndStartsInTheCwd) {
+    TempDir tmp;
+    const std::string project = tmp.dir("proj");
+    tmp.dir("proj/src/deep");
+    RunRequest request = command_request({"ls"}, "");
+    request.default_workspace = project;
+    request.start_in_cwd = true;
+    auto spec = build_spec(profile_at("same"), request, host_at(tmp.str("proj/src/deep")));
+    ASSERT_TRUE(spec) << spec.error().line();
+    EXPECT_EQ(spec->workspace.value, project);
+    EXPECT_EQ(spec->workspace_dest.value, project);
+    EXPECT_EQ(spec->workdir, project + "/src/deep");
+}
+
+TEST(BuildSpec, WorkspaceAtRefusesSystemDirectories) {
+    TempDir tmp;
+    const std::pair<const char*, const char*> cases[] = {
+        {"/usr/src/x", "/usr/src/x: would overlap /usr, which nsbox provides"},
+        {"/home", "/home: would overlap /home/sandbox, which nsbox provides"},
+        {"/tmp", "/tmp: would hide /tmp, which nsbox provides"},
+        {"/", "/: would replace the sandbox's root"},
+        {"relative", "relative: is not an absolute path"},
+    };
+    for (const auto& [at, message] : cases) {
+        SCOPED_TRACE(at);
+        auto spec = build_spec(profile_at(at), command_request({"ls"}, ""), host_at(tmp.dir("p")));
+        ASSERT_FALSE(spec);
+        EXPECT_NE(spec.error().line().find(std::string("workspace.at: ") + message),
+                  std::string::npos)
+            << spec.error().line();
+    }
+}
+
+TEST(BuildSpec, WorkspaceAtSameRefusesAProjectInsideASystemDirectory) {
+    RunRequest request = command_request({"ls"}, "");
+    request.workspace = "/usr/share";
+    auto spec = build_spec(profile_at("same"), request, host_at("/"));
+    ASSERT_FALSE(spec);
+    EXPECT_NE(spec.error().line().find("workspace.at: \"same\": the workspace /usr/share would "
+                                       "overlap /usr, which nsbox provides; use \"/workspace\""),
+              std::string::npos)
+        << spec.error().line();
 }
 
 TEST(BuildSpec, ExplicitWorkspaceMayBeHome) {
