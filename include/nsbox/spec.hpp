@@ -95,6 +95,9 @@ struct Settings {
     // Where the workspace appears in the sandbox: an absolute path, or "same" for the host
     // directory's own path (so paths in messages match the host's).
     std::optional<Sourced<std::string>> workspace_at;
+    // Paths inside the workspace (relative to it) mounted read-only over a writable workspace,
+    // where they exist: e.g. .git/config and .git/hooks, which the host's git would execute.
+    std::vector<Sourced<std::string>> workspace_read_only;
     std::optional<Sourced<std::uint64_t>> tmp_size;
     std::optional<Sourced<std::uint64_t>> shm_size;
     std::optional<Sourced<std::uint64_t>> home_size;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,17 +24,36 @@ fs::path home_dir() {
     return home && *home == '/' ? fs::path(home) : fs::path{};
 }
 
+// A .git the caller may trust: theirs, or, for root, the owner's of the current directory.
+// Anyone can create /srv/.git or /var/tmp/.git, which would make that whole directory the
+// writable project (git refuses such repositories too, CVE-2022-24765).
+bool trusted_git_dir(const fs::path& git, uid_t cwd_owner) {
+    struct stat st {};
+    if (::lstat(git.c_str(), &st) != 0) return false;
+    const uid_t me = ::geteuid();
+    return st.st_uid == me || (me == 0 && st.st_uid == cwd_owner);
+}
+
 // The project is the enclosing git work tree, so `git status` works inside; failing that, the
 // current directory. The search stops below HOME and /, which are never a project.
 fs::path project_root(const fs::path& cwd) {
     std::error_code ec;
     const fs::path home = fs::weakly_canonical(home_dir(), ec);
+    struct stat cwd_stat {};
+    const uid_t cwd_owner = ::stat(cwd.c_str(), &cwd_stat) == 0 ? cwd_stat.st_uid : 0;
     for (fs::path dir = cwd; !dir.empty(); dir = dir.parent_path()) {
         if (dir == dir.root_path() || (!home.empty() && dir == home)) break;
-        if (fs::exists(dir / ".git", ec)) return dir;
+        if (trusted_git_dir(dir / ".git", cwd_owner)) return dir;
         if (dir == dir.parent_path()) break;
     }
     return cwd;
+}
+
+// FNV-1a: a name that stays the same across builds and toolchains (std::hash need not).
+std::uint32_t stable_hash(const std::string& text) {
+    std::uint32_t hash = 2166136261U;
+    for (const unsigned char c : text) hash = (hash ^ c) * 16777619U;
+    return hash;
 }
 
 fs::path data_home() {
@@ -48,22 +68,28 @@ Result<std::string> persistent_home(const fs::path& project) {
     const fs::path base = data_home();
     if (base.empty())
         return fail(Error::usage("--home persist: neither XDG_DATA_HOME nor HOME is set"));
-    const auto hash = std::hash<std::string>{}(project.string()) & 0xffffffffU;
+    const std::uint32_t hash = stable_hash(project.string());
     const fs::path dir =
         base / "nsbox/homes" / fmt::format("{}-{:08x}", project.filename().string(), hash);
     std::error_code ec;
     fs::create_directories(dir.parent_path(), ec);
     if (!ec && !fs::exists(dir, ec)) {
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-            return fail(Error::from_errno(Step::kValidate, "--home persist: create " + dir.string()));
+            return fail(
+                Error::from_errno(Step::kValidate, "--home persist: create " + dir.string()));
         // Root's sandbox user is an unprivileged host id: the home must be its to write.
         if (::geteuid() == 0 && ::chown(dir.c_str(), kRootPayloadId, kRootPayloadId) != 0)
-            return fail(Error::from_errno(Step::kValidate, "--home persist: chown " + dir.string()));
+            return fail(
+                Error::from_errno(Step::kValidate, "--home persist: chown " + dir.string()));
     }
     if (ec) {
         return fail(Error::system(Step::kValidate, ec.value(),
                                   "--home persist: create " + dir.parent_path().string()));
     }
+    // A symlink planted there would bind whatever it names as the sandbox's HOME.
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(Error::usage("--home persist: " + dir.string() + " is not a directory"));
     return dir.string();
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/limits.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -146,7 +147,7 @@ int become_sandbox_user(int sync_fd) noexcept {
 // directory fd or cwd inherited from the host would otherwise be a way out (CVE-2024-21626).
 int enter_workspace(const LaunchPlan& plan) noexcept {
     if (::chdir(plan.cwd.c_str()) != 0) return errno;
-    char cwd[256];
+    char cwd[PATH_MAX];  // workspace.at = "same" makes long paths ordinary
     if (::getcwd(cwd, sizeof cwd) == nullptr) return errno;  // "(unreachable)" fails as ENOENT
     if (std::string_view(cwd) != plan.cwd) return EXDEV;
     return 0;

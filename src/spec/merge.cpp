@@ -34,6 +34,7 @@ void merge_settings(Settings& base, const Settings& overlay) {
     append(base.env_files, overlay.env_files);
     take(base.seccomp_action, overlay.seccomp_action);
     append(base.seccomp_allow, overlay.seccomp_allow);
+    append(base.workspace_read_only, overlay.workspace_read_only);
     append(base.seccomp_deny, overlay.seccomp_deny);
     take(base.landlock, overlay.landlock);
     take(base.landlock_allow_tcp, overlay.landlock_allow_tcp);

@@ -31,7 +31,13 @@ Error bad(const Ctx& ctx, const toml::node& node, const std::string& key, std::s
 }
 
 Result<std::string> get_string(const Ctx& ctx, const toml::node& node, const std::string& key) {
-    if (const auto* s = node.as_string()) return s->get();
+    if (const auto* s = node.as_string()) {
+        // The kernel would read a path, name or value only up to a NUL: "/etc\u0000x" would
+        // pass every check here as one path and act as "/etc" there.
+        if (s->get().find('\0') != std::string::npos)
+            return fail(bad(ctx, node, key, "contains a NUL character"));
+        return s->get();
+    }
     return fail(bad(ctx, node, key, "expected a string"));
 }
 
@@ -212,6 +218,7 @@ const std::vector<std::pair<std::string, Handler>>& schema() {
         {"workspace.mode",
          scalar(&Settings::workspace_mode, parse_mode, "\"overlay\", \"rw\" or \"ro\"")},
         {"workspace.size", scalar(&Settings::workspace_size, parse_size, "a size such as \"1G\"")},
+        {"workspace.read_only", name_list(&Settings::workspace_read_only)},
         {"workspace.at", scalar(&Settings::workspace_at, any_string,
                                 "an absolute path such as \"/workspace\", or \"same\"")},
         {"tmpfs.tmp", scalar(&Settings::tmp_size, parse_size, "a size such as \"512M\"")},

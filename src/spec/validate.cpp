@@ -61,8 +61,11 @@ bool is_below(const std::string& path, const std::string& dir) {
                             path[dir.size()] == '/';
 }
 
+// A mount on the workspace, or above it, would replace or hide it (user mounts are applied
+// after the workspace).
 bool is_reserved_dest(const std::string& dest, const std::string& workspace_dest) {
-    return dest == "/" || dest == "/proc" || is_below(dest, "/proc") || dest == workspace_dest;
+    return dest == "/" || dest == "/proc" || is_below(dest, "/proc") || dest == workspace_dest ||
+           is_below(workspace_dest, dest);
 }
 
 // Directories nsbox builds the sandbox from: the workspace may be neither one of them, nor
@@ -124,6 +127,30 @@ Result<void> resolve_binds(Spec& spec, const std::vector<BindSpec>& binds,
         bind.source = real.string();
         bind.dest = *dest;
         spec.binds.push_back(std::move(bind));
+    }
+    return {};
+}
+
+// workspace.read_only: each existing path inside the workspace becomes a read-only bind over
+// it. A path that leaves the workspace (through "..", or a symlink) is an error: the entry
+// exists to protect the workspace, never to grant anything else.
+Result<void> protect_workspace_paths(Spec& spec, const std::vector<Sourced<std::string>>& paths) {
+    if (spec.workspace_mode.value == WorkspaceMode::kReadOnly) return {};
+    for (const Sourced<std::string>& entry : paths) {
+        const fs::path rel = fs::path(entry.value).lexically_normal();
+        auto refuse = [&](const std::string& why) {
+            return fail(setting_error(entry.origin, "workspace.read_only", "workspace.read_only",
+                                      fmt::format("{}: {}", entry.value, why)));
+        };
+        if (rel.empty() || rel.is_absolute() || *rel.begin() == "..")
+            return refuse("not a path inside the workspace");
+        const fs::path host = fs::path(spec.workspace.value) / rel;
+        std::error_code ec;
+        if (!fs::exists(fs::symlink_status(host, ec))) continue;
+        const fs::path real = fs::canonical(host, ec);
+        if (ec || real != host) return refuse("is a symlink or lies behind one");
+        spec.binds.push_back({real.string(), (fs::path(spec.workspace_dest.value) / rel).string(),
+                              true, entry.origin});
     }
     return {};
 }
@@ -397,6 +424,8 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
         return fail(r.error());
     if (request.is_script) place_script(spec, request);
     if (auto r = resolve_binds(spec, settings.binds, host); !r) return fail(r.error());
+    if (auto r = protect_workspace_paths(spec, settings.workspace_read_only); !r)
+        return fail(r.error());
     if (auto r = resolve_tmpfs(spec, settings.tmpfs); !r) return fail(r.error());
     auto env = build_environment(settings, host);
     if (!env) return fail(env.error());

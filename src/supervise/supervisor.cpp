@@ -141,7 +141,7 @@ Outcome supervise(const Watched& w) {
         if (w.output) w.output->fill(&fds[kOutputSlot]);
         if (w.terminal) w.terminal->fill(&fds[kTerminalSlot]);
         if (hangup_timer) fds[kHangupSlot] = {hangup_timer.get(), POLLIN, 0};
-        if (::poll(fds, kSlots, -1) < 0) {
+        if (::poll(fds, kSlots, w.terminal ? w.terminal->poll_timeout_ms() : -1) < 0) {
             if (errno == EINTR) continue;
             out.error = Error::from_errno(Step::kSupervise, "poll");
             kill_sandbox();
@@ -176,6 +176,7 @@ Outcome supervise(const Watched& w) {
             out.output_exceeded = true;
             kill_sandbox();
         }
+        if (w.terminal) w.terminal->on_tick();
         if (w.terminal && w.terminal->hung_up() && !hangup_timer && !out.hangup_grace_used) {
             hangup_timer = arm_timer(kHangupGrace);
             out.hangup_grace_used = true;

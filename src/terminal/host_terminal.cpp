@@ -25,9 +25,10 @@ void on_fatal_signal(int sig, siginfo_t* info, void* /*context*/) {
         if (kFatalSignals[i] == sig) ::sigaction(sig, &g_previous[i], nullptr);
     }
     // A fault re-executes the faulting instruction and meets the previous disposition; a signal
-    // sent with kill() does not recur by itself, so it is sent again (it is delivered once this
-    // handler returns, as the signal is blocked while it runs).
-    if (info->si_code <= 0) ::raise(sig);
+    // sent with kill(), a trap or a seccomp SIGSYS does not recur by itself, so it is sent again
+    // (delivered once this handler returns, as the signal is blocked while it runs).
+    const bool recurs = info->si_code > 0 && sig != SIGTRAP && sig != SIGSYS;
+    if (!recurs) ::raise(sig);
 }
 
 void install_fatal_handlers() noexcept {
@@ -103,8 +104,11 @@ RawMode& RawMode::operator=(RawMode&& other) noexcept {
 
 void RawMode::restore() noexcept {
     if (fd_ < 0) return;
-    // TCSANOW, not TCSADRAIN: a terminal whose reader has gone would never drain.
+    // TCSANOW, not TCSADRAIN: a terminal whose reader has gone would never drain. Input still
+    // queued is dropped: answers the terminal sent to the sandbox's last queries (cursor
+    // position, colours) would otherwise be read by the caller's shell as typed text.
     ::tcsetattr(fd_, TCSANOW, &saved_);
+    ::tcflush(fd_, TCIFLUSH);
     g_raw_fd = -1;
     remove_fatal_handlers();
     fd_ = -1;

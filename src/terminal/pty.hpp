@@ -14,8 +14,8 @@ namespace nsbox::terminal {
 
 struct PtySettings {
     bool enabled = false;
-    winsize size{};        // the caller's window size, or 24x80
-    termios modes{};       // the caller's terminal modes, copied so keys behave the same
+    winsize size{};   // the caller's window size, or 24x80
+    termios modes{};  // the caller's terminal modes, copied so keys behave the same
     bool copy_modes = false;
 };
 

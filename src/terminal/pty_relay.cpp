@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,15 +20,37 @@ namespace {
 constexpr std::size_t kWriteChunk = 4096;
 // Room kept at the end of the output buffer for the output-limit marker.
 constexpr std::size_t kMarkerRoom = 160;
+// How long piped input must have been written before its end is passed on: the sandbox's
+// reader has then most likely switched its terminal to the mode it reads the end in (an end
+// sent in canonical mode and read in raw mode arrives as a NUL byte).
+constexpr std::chrono::milliseconds kEofQuiet{100};
+constexpr int kTickMs = 50;
+constexpr int kEofSends = 3;
 
 bool transient(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
 }  // namespace
 
 PtyRelay::PtyRelay(int in_fd, int out_fd, std::uint64_t output_limit)
-    : in_fd_(in_fd), out_fd_(out_fd), limit_(output_limit), in_is_terminal_(::isatty(in_fd)) {}
+    : in_fd_(in_fd), out_fd_(out_fd), limit_(output_limit), in_is_terminal_(::isatty(in_fd)) {
+    // A terminal takes a write after POLLOUT only as far as it has room, and a stalled one
+    // (a frozen emulator, a stuck ssh channel) would block the supervisor's loop: write through
+    // a non-blocking description of its own. (Pipes take kWriteChunk after POLLOUT anyway;
+    // files must keep their offset, so they are left alone.)
+    struct stat st {};
+    if (::fstat(out_fd, &st) == 0 && S_ISCHR(st.st_mode)) {
+        const std::string path = "/proc/self/fd/" + std::to_string(out_fd);
+        own_out_.reset(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+        if (own_out_) out_fd_ = own_out_.get();
+    }
+}
 
 Result<void> PtyRelay::adopt(UniqueFd master) {
+    if (hung_up_) {
+        // Told to stop before the terminal arrived: hang it up at once (SIGHUP to the session).
+        adopted_ = true;
+        return {};
+    }
     const int flags = ::fcntl(master.get(), F_GETFL);
     if (flags < 0 || ::fcntl(master.get(), F_SETFL, flags | O_NONBLOCK) != 0)
         return fail(Error::from_errno(Step::kTerminal, "set up the sandbox's terminal"));
@@ -83,16 +106,33 @@ void PtyRelay::read_input() {
     if (in_is_terminal_) {
         hang_up();
     } else {
-        queue_end_of_file();
+        eof_sends_left_ = kEofSends;
     }
 }
 
+bool PtyRelay::input_idle() const noexcept {
+    return in_len_ == 0 && std::chrono::steady_clock::now() - input_written_at_ >= kEofQuiet;
+}
+
+int PtyRelay::poll_timeout_ms() const noexcept {
+    return eof_sends_left_ > 0 && master_ ? kTickMs : -1;
+}
+
+void PtyRelay::on_tick() {
+    if (eof_sends_left_ > 0 && master_ && input_idle()) queue_end_of_file();
+}
+
+// The end of input as a person types it: the terminal's EOF character (^D). In canonical mode
+// an unfinished line needs one to end the line and another to read as the end.
 void PtyRelay::queue_end_of_file() {
+    --eof_sends_left_;
     termios modes{};
     // On a pty master, tcgetattr reports the terminal's (slave side's) modes.
-    if (!master_ || ::tcgetattr(master_.get(), &modes) != 0 || !(modes.c_lflag & ICANON)) return;
-    in_buf_[0] = static_cast<char>(modes.c_cc[VEOF]);
+    if (::tcgetattr(master_.get(), &modes) != 0) return;
+    const char eof = static_cast<char>(modes.c_cc[VEOF]);
+    in_buf_[0] = eof;
     in_len_ = 1;
+    if ((modes.c_lflag & ICANON) && last_key_ != '\n') in_buf_[in_len_++] = eof;
     in_pos_ = 0;
 }
 
@@ -103,6 +143,8 @@ void PtyRelay::write_input() {
         return;
     }
     in_pos_ += static_cast<std::size_t>(n);
+    last_key_ = in_buf_[in_pos_ - 1];
+    input_written_at_ = std::chrono::steady_clock::now();
     if (in_pos_ == in_len_) in_len_ = in_pos_ = 0;
 }
 
@@ -118,9 +160,9 @@ bool PtyRelay::read_output() {
     bool just_exceeded = false;
     if (limit_ != 0 && bytes_ + got > limit_) {
         got = static_cast<std::size_t>(limit_ - bytes_);
-        const std::string marker = fmt::format(
-            "\r\n[nsbox: output limit of {} reached; the sandbox was stopped]\r\n",
-            format_size(limit_));
+        const std::string marker =
+            fmt::format("\r\n[nsbox: output limit of {} reached; the sandbox was stopped]\r\n",
+                        format_size(limit_));
         std::copy(marker.begin(), marker.end(), out_buf_.begin() + static_cast<long>(got));
         out_len_ = got + marker.size();
         exceeded_ = just_exceeded = true;
@@ -165,6 +207,7 @@ void PtyRelay::hang_up() noexcept {
 void PtyRelay::drain(std::chrono::milliseconds max_wait) {
     const auto deadline = std::chrono::steady_clock::now() + max_wait;
     input_open_ = false;  // no more keys: the sandbox is gone
+    eof_sends_left_ = 0;
     in_len_ = in_pos_ = 0;
     while ((master_ && master_readable_) || (output_open_ && out_len_ > 0)) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

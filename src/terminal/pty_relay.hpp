@@ -26,6 +26,8 @@ class PtyRelay {
     static constexpr int kSlots = 3;  // caller's input, the master, caller's output
 
     PtyRelay(int in_fd, int out_fd, std::uint64_t output_limit);
+    PtyRelay(const PtyRelay&) = delete;
+    PtyRelay& operator=(const PtyRelay&) = delete;
 
     // Takes the master the sandbox's init sent; raw mode starts now when stdin is a terminal.
     // A failure to enter raw mode is returned (the session would echo twice and ^C would stop
@@ -36,6 +38,10 @@ class PtyRelay {
     void fill(pollfd* fds) const;
     // Handles the readiness in `fds` (as filled); true when the output limit was just exceeded.
     bool on_ready(const pollfd* fds);
+    // How long the caller's poll may sleep: a short tick while an end of input waits for the
+    // sandbox's reader (see on_tick), else -1.
+    [[nodiscard]] int poll_timeout_ms() const noexcept;
+    void on_tick();
     // SIGWINCH: the caller's terminal changed size.
     void resize() noexcept;
     // Closes the master (SIGHUP to the sandbox's session). When it happened, for the caller's
@@ -55,9 +61,11 @@ class PtyRelay {
     bool read_output();  // true when the limit was just exceeded
     void write_output();
     void queue_end_of_file();
+    [[nodiscard]] bool input_idle() const noexcept;
 
     int in_fd_;
     int out_fd_;
+    UniqueFd own_out_;  // nsbox's stdout reopened non-blocking, when it is a terminal or pipe
     std::uint64_t limit_;
     bool in_is_terminal_;
     UniqueFd master_;
@@ -67,6 +75,13 @@ class PtyRelay {
     bool master_readable_ = true;  // false once every sandbox process closed the terminal
     bool output_open_ = true;      // false once nsbox's stdout refused a write
     bool hung_up_ = false;
+    // End of piped input, passed on as the pty's EOF character once the keys before it are
+    // written and the terminal has been quiet for a while, and again (as a person presses ^D
+    // until the program leaves) a few times: an interactive shell reads an EOF after an
+    // unfinished command as the end of that command, not of its input.
+    int eof_sends_left_ = 0;
+    char last_key_ = '\n';
+    std::chrono::steady_clock::time_point input_written_at_{};
     bool exceeded_ = false;
     std::uint64_t bytes_ = 0;
     std::array<char, 4096> in_buf_{};

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -23,6 +25,33 @@ constexpr const char* kSecretKey = "-----BEGIN OPENSSH PRIVATE KEY----- not-for-
 // Root's sandbox user is an unprivileged host id: a project it may write must belong to
 // someone other than root (as it does for a developer), so root's tests hand it to this id.
 constexpr uid_t kProjectOwner = 4242;
+
+std::string read_file(const fs::path& file) {
+    std::ifstream in(file);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Waits until a process with command line `command` (words separated by spaces) is the
+// foreground job of its terminal: only then does a typed ^C or ^Z reach it.
+bool wait_until_foreground(std::string command) {
+    std::replace(command.begin(), command.end(), ' ', '\0');
+    command.push_back('\0');
+    const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+        for (const auto& entry : fs::directory_iterator("/proc")) {
+            if (read_file(entry.path() / "cmdline") != command) continue;
+            // Fields after the command name: state ppid pgrp session tty_nr tpgid.
+            std::istringstream stat(read_file(entry.path() / "stat")
+                                        .substr(read_file(entry.path() / "stat").rfind(')') + 2));
+            std::string state;
+            long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+            stat >> state >> ppid >> pgrp >> session >> tty >> tpgid;
+            if (pgrp > 0 && pgrp == tpgid) return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
 
 // A caller's home with a secret in ~/.ssh and a git project below it.
 class ShellTest : public ::testing::Test {
@@ -75,8 +104,8 @@ TEST_F(ShellTest, InteractiveShellWorksInTheProjectAndSeesNoHostSecrets) {
     EXPECT_TRUE(term.wait_for("/dev/pts/0")) << term.screen();
     term.type("cat " + (home_ / ".ssh/id_ed25519").string() + " ~/.ssh/id_ed25519; echo c=$?\n");
     EXPECT_TRUE(term.wait_for("c=1")) << term.screen();
-    term.type("echo made-inside > made.txt && git status --porcelain; echo g=$?\n");
-    EXPECT_TRUE(term.wait_for("?? src/")) << term.screen();
+    term.type("echo made-inside > made.txt && git status --porcelain -uall; echo g=$?\n");
+    EXPECT_TRUE(term.wait_for("?? src/made.txt")) << term.screen();
     EXPECT_TRUE(term.wait_for("g=0")) << term.screen();
     term.type("exit\n");
     EXPECT_EQ(term.finish(), 0) << term.screen();
@@ -101,7 +130,7 @@ TEST_F(ShellTest, EditorPythonAndPytestWork) {
     term.type("vi -u NONE notes.txt\n");
     std::this_thread::sleep_for(std::chrono::seconds(1));
     term.type("iwritten in vi\x1b:wq\n");
-    ASSERT_TRUE(term.wait_for("written")) << term.screen();
+    ASSERT_TRUE(term.wait_for(" written")) << term.screen();  // vi's message, not the keys' echo
     ASSERT_TRUE(term.wait_for(kPrompt)) << term.screen();
     term.type("cat notes.txt | tr a-z A-Z\n");
     EXPECT_TRUE(term.wait_for("WRITTEN IN VI")) << term.screen();
@@ -138,13 +167,13 @@ TEST_F(ShellTest, WindowSizeReachesTheShellAndFollowsResizes) {
 TEST_F(ShellTest, JobControlCtrlCStopsTheJobNotTheShellAndCtrlZSuspendsIt) {
     TerminalSession term({"shell", "-q"}, options(project_));
     ASSERT_TRUE(term.wait_for(kPrompt)) << term.screen();
-    term.type("sleep 60\n");
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    term.type("sleep 61\n");
+    ASSERT_TRUE(wait_until_foreground("sleep 61")) << term.screen();
     term.type("\x03");
     term.type("echo \"alive=$((6*7))\"\n");
     EXPECT_TRUE(term.wait_for("alive=42", seconds(10))) << term.screen();
-    term.type("sleep 60\n");
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    term.type("sleep 62\n");
+    ASSERT_TRUE(wait_until_foreground("sleep 62")) << term.screen();
     term.type("\x1a");
     EXPECT_TRUE(term.wait_for("Stopped", seconds(10))) << term.screen();
     term.type("kill -9 %1; echo \"killed=$((1+1))\"\n");
@@ -191,18 +220,21 @@ TEST_F(ShellTest, TerminalIsRestoredWhenNsboxItselfCrashes) {
 // right after nsbox exits, receives nothing.
 TEST_F(ShellTest, TiocstiReachesOnlyTheSandboxsOwnTerminal) {
     dir_.write("allow-tiocsti.toml", "extends = \"shell\"\n[seccomp]\nallow = [\"@terminal\"]\n");
-    TerminalSession term({"shell", "-q", "--profile", (dir_.path() / "allow-tiocsti.toml").string()},
-                         options(project_));
+    TerminalSession term(
+        {"shell", "-q", "--profile", (dir_.path() / "allow-tiocsti.toml").string()},
+        options(project_));
     ASSERT_TRUE(term.wait_for(kPrompt)) << term.screen();
     term.type("python3 src/inject.py\n");
     ASSERT_TRUE(term.wait_for("tiocsti=")) << term.screen();
-    if (term.wait_for("ok", seconds(2))) {
+    const bool injected = term.wait_for("ok", seconds(2));
+    if (injected) {
         EXPECT_TRUE(term.wait_for("INJECTED-42")) << term.screen();  // ran inside
     }
     term.type("exit\n");
     EXPECT_EQ(term.finish(), 0) << term.screen();
     EXPECT_NE(term.screen().find("outer-read=[]"), std::string::npos) << term.screen();
     EXPECT_TRUE(term.modes_restored());
+    if (!injected) GTEST_SKIP() << "this kernel refuses TIOCSTI (dev.tty.legacy_tiocsti = 0)";
 }
 
 TEST_F(ShellTest, DefaultPolicyRefusesTiocsti) {
@@ -235,6 +267,24 @@ TEST_F(ShellTest, WithoutATerminalTheShellReadsCommandsFromStdin) {
               std::string::npos)
         << out.stdout_text;
     EXPECT_NE(out.stdout_text.find("not a tty"), std::string::npos) << out.stdout_text;
+}
+
+// The host's git runs hooks and commands from .git/config by itself (a prompt's `git status`):
+// the shell profile keeps them read-only, while commits still work inside.
+TEST_F(ShellTest, GitConfigAndHooksAreReadOnlyButCommitsWork) {
+    const std::string script =
+        "echo '[core] fsmonitor = touch /tmp/pwned' >> .git/config; echo \"config=$?\"\n"
+        "touch .git/hooks/post-checkout; echo \"hook=$?\"\n"
+        "git add src/inject.py && git -c user.name=dev -c user.email=dev@example.org "
+        "commit -qm first && git log --format=%s; echo \"commit=$?\"\n";
+    const RunOutput out = run_nsbox({"shell", "-q"}, in_project(project_, home_, script));
+    EXPECT_EQ(out.exit_code, 0) << out.stderr_text;
+    EXPECT_NE(out.stdout_text.find("config=1"), std::string::npos) << out.stdout_text;
+    EXPECT_NE(out.stdout_text.find("hook=1"), std::string::npos) << out.stdout_text;
+    EXPECT_NE(out.stdout_text.find("first\ncommit=0"), std::string::npos)
+        << out.stdout_text << out.stderr_text;
+    EXPECT_EQ(read_file(project_ / ".git/config").find("fsmonitor"), std::string::npos);
+    EXPECT_FALSE(fs::exists(project_ / ".git/hooks/post-checkout"));
 }
 
 TEST_F(ShellTest, PersistentHomeIsKeptPerProjectAndEphemeralHomeIsNot) {
@@ -279,14 +329,31 @@ TEST(RunTty, GivesThePayloadATerminalOfItsOwnWithoutOne) {
     RunSettings s;
     s.stdin_data = "typed-line\n";
     const RunOutput out = run_nsbox(
-        {"run", "-q", "--tty", "--", "sh", "-c", "tty; stty size; read -r l; echo \"got=$l\""},
-        s);
+        {"run", "-q", "--tty", "--", "sh", "-c", "tty; stty size; read -r l; echo \"got=$l\""}, s);
     EXPECT_EQ(out.exit_code, 0) << out.stderr_text;
     // The pty's own echo of the typed line comes first, then the payload's lines (CRLF: the
     // pty translates line ends, as any terminal does).
     EXPECT_NE(out.stdout_text.find("/dev/pts/0\r\n"), std::string::npos) << out.stdout_text;
     EXPECT_NE(out.stdout_text.find("24 80\r\n"), std::string::npos) << out.stdout_text;
     EXPECT_NE(out.stdout_text.find("got=typed-line\r\n"), std::string::npos) << out.stdout_text;
+}
+
+// The end of piped input reaches the payload as a person's ^D would: after an unfinished line,
+// and in a reader that has its terminal in raw mode (bash's line editor).
+TEST(RunTty, EndOfPipedInputEndsTheReader) {
+    RunSettings unfinished;
+    unfinished.stdin_data = "echo \"sum=$((2+3))\"";
+    const RunOutput sh = run_nsbox({"run", "-q", "--tty", "--", "sh"}, unfinished);
+    EXPECT_EQ(sh.exit_code, 0) << sh.stderr_text;
+    EXPECT_NE(sh.stdout_text.find("sum=5"), std::string::npos) << sh.stdout_text;
+    EXPECT_FALSE(sh.timed_out);
+
+    RunSettings lines;
+    lines.stdin_data = "echo \"product=$((2*3))\"\n";
+    const RunOutput bash = run_nsbox({"run", "-q", "--tty", "--", "bash", "--norc", "-i"}, lines);
+    EXPECT_EQ(bash.exit_code, 0) << bash.stderr_text;
+    EXPECT_NE(bash.stdout_text.find("product=6"), std::string::npos) << bash.stdout_text;
+    EXPECT_FALSE(bash.timed_out);
 }
 
 TEST(RunTty, CountsTerminalOutputAgainstTheOutputLimit) {

@@ -47,8 +47,8 @@ TerminalSession::TerminalSession(const std::vector<std::string>& nsbox_args,
     const std::string marker = unique_marker("stty");
     before_ = fs::temp_directory_path() / (marker + ".before");
     after_ = fs::temp_directory_path() / (marker + ".after");
-    std::vector<std::string> args = {"/bin/bash", "-c", kWrapper, "wrapper", before_.string(),
-                                     after_.string(), nsbox_bin()};
+    std::vector<std::string> args = {
+        "/bin/bash", "-c", kWrapper, "wrapper", before_.string(), after_.string(), nsbox_bin()};
     args.insert(args.end(), nsbox_args.begin(), nsbox_args.end());
     std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
                                               {"TERM", "xterm"}};

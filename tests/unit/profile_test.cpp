@@ -226,6 +226,13 @@ TEST(ParseProfile, TimeoutNoneMeansZero) {
     EXPECT_EQ(profile->settings.timeout->value, milliseconds(0));
 }
 
+TEST(ParseProfile, StringsWithANulCharacterAreRefused) {
+    // "/etc\0x" would pass every check as one path and reach the kernel as "/etc".
+    auto profile = parse_profile("[workspace]\nat = \"/etc\\u0000x\"\n", "/p/x.toml");
+    ASSERT_FALSE(profile);
+    EXPECT_EQ(profile.error().line(), "nsbox: /p/x.toml:2: workspace.at: contains a NUL character");
+}
+
 TEST(ParseProfile, EmptyProfileSetsNothing) {
     auto profile = parse_profile("# nothing here\n", "/p/x.toml");
     ASSERT_TRUE(profile) << profile.error().line();

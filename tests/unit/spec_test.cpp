@@ -392,6 +392,7 @@ TEST(BuildSpec, BindSourceIsCanonicalAndDestDefaultsToSource) {
 TEST(BuildSpec, ReservedDestinationsAreRejectedForBindsAndTmpfs) {
     TempDir tmp;
     const std::string src = tmp.dir("src");
+    // A mount above the workspace (e.g. on /) would hide it.
     for (const char* dest : {"/", "/proc", "/proc/x", "/proc/sys/kernel", "/workspace",
                              "/workspace/", "/tmp/../proc", "//proc", "/./workspace"}) {
         SCOPED_TRACE(dest);
@@ -411,6 +412,52 @@ TEST(BuildSpec, ReservedDestinationsAreRejectedForBindsAndTmpfs) {
         ASSERT_FALSE(with_tmpfs);
         EXPECT_NE(with_tmpfs.error().line().find("--tmpfs: "), std::string::npos)
             << with_tmpfs.error().line();
+    }
+}
+
+TEST(BuildSpec, MountsAboveAWorkspaceAtItsHostPathAreRefused) {
+    TempDir tmp;
+    const std::string project = tmp.dir("home/u/proj");
+    RunRequest request = command_request({"true"}, project);
+    request.cli.tmpfs.push_back({tmp.str("home/u"), 0, Origin::cli()});
+    auto spec = build_spec(profile_at("same"), request, host_at(project));
+    EXPECT_EQ(error_line(spec),
+              "nsbox: --tmpfs: " + tmp.str("home/u") + ": this destination is managed by nsbox");
+}
+
+TEST(BuildSpec, WorkspaceReadOnlyPathsBecomeReadOnlyBindsWhereTheyExist) {
+    TempDir tmp;
+    const std::string project = tmp.dir("proj");
+    tmp.dir("proj/.git/hooks");
+    tmp.file("proj/.git/config");
+    Settings settings;
+    settings.workspace_mode = Sourced<WorkspaceMode>{WorkspaceMode::kReadWrite, Origin::cli()};
+    for (const char* path : {".git/config", ".git/hooks", ".git/modules"})
+        settings.workspace_read_only.push_back({path, Origin::profile("/p/shell.toml", 9)});
+    auto spec =
+        build_spec(profile_with(settings), command_request({"true"}, project), host_at(project));
+    ASSERT_TRUE(spec) << spec.error().line();
+    ASSERT_EQ(spec->binds.size(), 2U);  // .git/modules does not exist
+    EXPECT_EQ(spec->binds[0].source, project + "/.git/config");
+    EXPECT_EQ(spec->binds[0].dest, "/workspace/.git/config");
+    EXPECT_TRUE(spec->binds[0].read_only);
+    EXPECT_EQ(spec->binds[1].dest, "/workspace/.git/hooks");
+}
+
+TEST(BuildSpec, WorkspaceReadOnlyPathsMayNotLeaveTheWorkspace) {
+    TempDir tmp;
+    const std::string project = tmp.dir("proj");
+    tmp.file("secret");
+    fs::create_symlink(tmp.path() / "secret", tmp.path() / "proj/link");
+    for (const char* path : {"../secret", "/etc", "link"}) {
+        SCOPED_TRACE(path);
+        Settings settings;
+        settings.workspace_read_only.push_back({path, Origin::profile("/p/x.toml", 4)});
+        auto spec = build_spec(profile_with(settings), command_request({"true"}, project),
+                               host_at(project));
+        ASSERT_FALSE(spec);
+        EXPECT_NE(spec.error().line().find("/p/x.toml:4: workspace.read_only: "), std::string::npos)
+            << spec.error().line();
     }
 }
 
