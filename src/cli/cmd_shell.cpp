@@ -11,6 +11,7 @@
 
 #include "cli/options.hpp"
 #include "util/log.hpp"
+#include "util/path.hpp"
 
 namespace nsbox::cli {
 namespace {
@@ -56,16 +57,10 @@ std::uint32_t stable_hash(const std::string& text) {
     return hash;
 }
 
-fs::path data_home() {
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg == '/') return xdg;
-    const fs::path home = home_dir();
-    return home.empty() ? fs::path{} : home / ".local/share";
-}
-
 // $XDG_DATA_HOME/nsbox/homes/<project name>-<hash of its path>: one HOME per project, kept
 // between sessions, private to the caller (0700).
 Result<std::string> persistent_home(const fs::path& project) {
-    const fs::path base = data_home();
+    const fs::path base = util::xdg_base_dir("XDG_DATA_HOME", ".local/share");
     if (base.empty())
         return fail(Error::usage("--home persist: neither XDG_DATA_HOME nor HOME is set"));
     const std::uint32_t hash = stable_hash(project.string());

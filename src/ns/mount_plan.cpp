@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "nsbox/units.hpp"
+#include "util/path.hpp"
 
 namespace nsbox::ns {
 namespace {
@@ -209,23 +210,18 @@ MountOp read_only_tree(std::string target, std::string label) {
     return op;
 }
 
-bool is_below(const std::string& path, const std::string& dir) {
-    return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-           path[dir.size()] == '/';
-}
-
 void precreate_mount_points_under(const MountInputs& in, const std::string& dir,
                                   std::vector<MountOp>& ops) {
     const Spec& spec = *in.spec;
     for (std::size_t i = 0; i < spec.binds.size(); ++i) {
-        if (!is_below(spec.binds[i].dest, dir)) continue;
+        if (!util::is_below(spec.binds[i].dest, dir)) continue;
         const bool is_dir = i >= in.bind_source_is_dir.size() || in.bind_source_is_dir[i];
         ops.push_back(simple(is_dir ? MountKind::kMkdir : MountKind::kFile, {},
                              in_new_root(spec.binds[i].dest), "mount point " + spec.binds[i].dest,
                              is_dir ? 0755 : 0644));
     }
     for (const TmpfsSpec& t : spec.tmpfs) {
-        if (is_below(t.dest, dir))
+        if (util::is_below(t.dest, dir))
             ops.push_back(
                 simple(MountKind::kMkdir, {}, in_new_root(t.dest), "mount point " + t.dest));
     }

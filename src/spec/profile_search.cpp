@@ -8,6 +8,7 @@
 #include "nsbox/profile.hpp"
 #include "nsbox/units.hpp"
 #include "spec/embedded_profile.hpp"
+#include "util/path.hpp"
 
 namespace nsbox {
 namespace {
@@ -31,11 +32,8 @@ fs::path executable_dir() {
 
 std::vector<fs::path> profile_search_dirs() {
     std::vector<fs::path> dirs;
-    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg == '/') {
-        dirs.emplace_back(fs::path(xdg) / "nsbox/profiles");
-    } else if (const char* home = std::getenv("HOME"); home && *home == '/') {
-        dirs.emplace_back(fs::path(home) / ".config/nsbox/profiles");
-    }
+    if (const fs::path config = util::xdg_base_dir("XDG_CONFIG_HOME", ".config"); !config.empty())
+        dirs.push_back(config / "nsbox/profiles");
     dirs.emplace_back("/etc/nsbox/profiles");
     if (const fs::path exe_dir = executable_dir(); !exe_dir.empty())
         dirs.push_back((exe_dir / "../share/nsbox/profiles").lexically_normal());

@@ -14,6 +14,7 @@
 #include "nsbox/units.hpp"
 #include "security/seccomp_compile.hpp"
 #include "security/seccomp_policy.hpp"
+#include "util/path.hpp"
 
 namespace nsbox {
 namespace {
@@ -55,11 +56,7 @@ Result<std::string> canonical_dir(const std::string& path, const Origin& origin,
     return real.string();
 }
 
-bool is_below(const std::string& path, const std::string& dir) {
-    return dir == "/" ? path.size() > 1
-                      : path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                            path[dir.size()] == '/';
-}
+using util::is_below;
 
 // A mount on the workspace, or above it, would replace or hide it (user mounts are applied
 // after the workspace).

@@ -12,6 +12,12 @@
 #include "util/sys.hpp"
 
 namespace nsbox::supervise {
+
+std::string output_limit_marker(std::uint64_t limit, std::string_view newline) {
+    return fmt::format("{0}[nsbox: output limit of {1} reached; the sandbox was stopped]{0}",
+                       newline, format_size(limit));
+}
+
 namespace {
 
 constexpr std::size_t kChunk = 1U << 16;
@@ -66,8 +72,7 @@ bool OutputRelay::on_ready(int index, short revents) {
 
 bool OutputRelay::mark_exceeded(Stream& s) {
     exceeded_ = true;
-    const std::string marker = fmt::format(
-        "\n[nsbox: output limit of {} reached; the sandbox was stopped]\n", format_size(limit_));
+    const std::string marker = output_limit_marker(limit_, "\n");
     (void)write_all(s.to, marker.data(), marker.size());
     return true;
 }

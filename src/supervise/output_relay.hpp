@@ -8,10 +8,16 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "nsbox/unique_fd.hpp"
 
 namespace nsbox::supervise {
+
+// The line that ends a stream cut at the output limit; `newline` is "\n" for pipes, "\r\n" for
+// a terminal in raw mode.
+std::string output_limit_marker(std::uint64_t limit, std::string_view newline);
 
 class OutputRelay {
  public:

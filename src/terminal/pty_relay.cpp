@@ -2,7 +2,6 @@
 #include "terminal/pty_relay.hpp"
 
 #include <fcntl.h>
-#include <fmt/core.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +9,7 @@
 #include <cerrno>
 #include <string>
 
-#include "nsbox/units.hpp"
+#include "supervise/output_relay.hpp"
 
 namespace nsbox::terminal {
 namespace {
@@ -160,9 +159,7 @@ bool PtyRelay::read_output() {
     bool just_exceeded = false;
     if (limit_ != 0 && bytes_ + got > limit_) {
         got = static_cast<std::size_t>(limit_ - bytes_);
-        const std::string marker =
-            fmt::format("\r\n[nsbox: output limit of {} reached; the sandbox was stopped]\r\n",
-                        format_size(limit_));
+        const std::string marker = supervise::output_limit_marker(limit_, "\r\n");
         std::copy(marker.begin(), marker.end(), out_buf_.begin() + static_cast<long>(got));
         out_len_ = got + marker.size();
         exceeded_ = just_exceeded = true;

@@ -282,21 +282,26 @@ std::vector<std::string> host_mount_points() {
     return out;
 }
 
+// Read with read(2): a process that exits meanwhile makes the read fail (ESRCH), which an
+// istream would turn into an exception.
+std::string read_text(const fs::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+        text.append(buffer, static_cast<std::size_t>(n));
+    ::close(fd);
+    return text;
+}
+
 std::vector<int> processes_with(const std::string& marker) {
     std::vector<int> pids;
     for (const auto& entry : fs::directory_iterator("/proc")) {
         const std::string name = entry.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        // Read with read(2): a process that exits meanwhile makes the read fail (ESRCH), which
-        // an istream would turn into an exception.
-        const int fd = ::open((entry.path() / "cmdline").c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        std::string cmdline;
-        char buffer[4096];
-        for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
-            cmdline.append(buffer, static_cast<std::size_t>(n));
-        ::close(fd);
-        if (cmdline.find(marker) != std::string::npos) pids.push_back(std::stoi(name));
+        if (read_text(entry.path() / "cmdline").find(marker) != std::string::npos)
+            pids.push_back(std::stoi(name));
     }
     return pids;
 }

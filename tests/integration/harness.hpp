@@ -114,6 +114,9 @@ class TempDir {
 
 // Mount points of the host's mount namespace, for "nothing left behind" checks.
 std::vector<std::string> host_mount_points();
+// The whole content of a file, or "" when it cannot be read (also /proc files of a process
+// that exits meanwhile).
+std::string read_text(const std::filesystem::path& file);
 // PIDs of processes whose command line contains `marker`.
 std::vector<int> processes_with(const std::string& marker);
 // Entries in the temp directories (the test temp dir and /tmp) that nsbox might have created:

@@ -26,11 +26,6 @@ constexpr const char* kSecretKey = "-----BEGIN OPENSSH PRIVATE KEY----- not-for-
 // someone other than root (as it does for a developer), so root's tests hand it to this id.
 constexpr uid_t kProjectOwner = 4242;
 
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Waits until a process with command line `command` (words separated by spaces) is the
 // foreground job of its terminal: only then does a typed ^C or ^Z reach it.
 bool wait_until_foreground(std::string command) {
@@ -38,11 +33,12 @@ bool wait_until_foreground(std::string command) {
     command.push_back('\0');
     const auto deadline = std::chrono::steady_clock::now() + seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
-        for (const auto& entry : fs::directory_iterator("/proc")) {
-            if (read_file(entry.path() / "cmdline") != command) continue;
+        for (const int pid : processes_with(command)) {
+            const std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
+            const auto paren = text.rfind(')');
+            if (paren == std::string::npos) continue;
             // Fields after the command name: state ppid pgrp session tty_nr tpgid.
-            std::istringstream stat(read_file(entry.path() / "stat")
-                                        .substr(read_file(entry.path() / "stat").rfind(')') + 2));
+            std::istringstream stat(text.substr(paren + 1));
             std::string state;
             long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
             stat >> state >> ppid >> pgrp >> session >> tty >> tpgid;
@@ -86,6 +82,29 @@ class ShellTest : public ::testing::Test {
                  {"XDG_DATA_HOME", (dir_.path() / "data").string()},
                  {"SECRET_TOKEN", "hunter2-do-not-leak"}};
         return o;
+    }
+
+    enum class Target { kNsbox, kSandboxInit };
+    struct Ending {
+        int exit_code = -1;
+        bool modes_restored = false;
+        std::string screen;
+    };
+
+    // An interactive session ended by `signal` to nsbox or to the sandbox's init.
+    Ending signal_the_session(Target target, int signal) const {
+        TerminalSession term({"shell", "-q"}, options(project_));
+        Ending end;
+        if (!term.wait_for(kPrompt)) {
+            end.screen = term.screen();
+            return end;
+        }
+        const auto pid = target == Target::kNsbox ? term.nsbox_pid() : term.sandbox_init_pid();
+        if (pid) ::kill(*pid, signal);
+        end.exit_code = term.finish();
+        end.modes_restored = term.modes_restored();
+        end.screen = term.screen();
+        return end;
     }
 
     TempDir dir_;
@@ -184,35 +203,23 @@ TEST_F(ShellTest, JobControlCtrlCStopsTheJobNotTheShellAndCtrlZSuspendsIt) {
 }
 
 TEST_F(ShellTest, TerminalIsRestoredWhenTheSandboxIsKilled) {
-    TerminalSession term({"shell", "-q"}, options(project_));
-    ASSERT_TRUE(term.wait_for(kPrompt)) << term.screen();
-    const auto init = term.sandbox_init_pid();
-    ASSERT_TRUE(init.has_value());
-    ASSERT_EQ(::kill(*init, SIGKILL), 0);
-    EXPECT_EQ(term.finish(), 128 + SIGKILL) << term.screen();
-    EXPECT_TRUE(term.modes_restored());
+    const Ending end = signal_the_session(Target::kSandboxInit, SIGKILL);
+    EXPECT_EQ(end.exit_code, 128 + SIGKILL) << end.screen;
+    EXPECT_TRUE(end.modes_restored);
 }
 
 TEST_F(ShellTest, TerminalIsRestoredWhenNsboxIsTerminated) {
-    TerminalSession term({"shell", "-q"}, options(project_));
-    ASSERT_TRUE(term.wait_for(kPrompt)) << term.screen();
-    const auto nsbox = term.nsbox_pid();
-    ASSERT_TRUE(nsbox.has_value());
     // An interactive shell ignores SIGTERM; nsbox hangs up its terminal, and the shell exits.
-    ASSERT_EQ(::kill(*nsbox, SIGTERM), 0);
-    EXPECT_EQ(term.finish(), 128 + SIGHUP) << term.screen();
-    EXPECT_TRUE(term.modes_restored());
+    const Ending end = signal_the_session(Target::kNsbox, SIGTERM);
+    EXPECT_EQ(end.exit_code, 128 + SIGHUP) << end.screen;
+    EXPECT_TRUE(end.modes_restored);
 }
 
 TEST_F(ShellTest, TerminalIsRestoredWhenNsboxItselfCrashes) {
-    TerminalSession term({"shell", "-q"}, options(project_));
-    ASSERT_TRUE(term.wait_for(kPrompt)) << term.screen();
-    const auto nsbox = term.nsbox_pid();
-    ASSERT_TRUE(nsbox.has_value());
-    ASSERT_EQ(::kill(*nsbox, SIGSEGV), 0);
+    const Ending end = signal_the_session(Target::kNsbox, SIGSEGV);
     // 139 from a plain build; a sanitizer build reports the signal and exits on its own.
-    EXPECT_NE(term.finish(), 0) << term.screen();
-    EXPECT_TRUE(term.modes_restored());
+    EXPECT_NE(end.exit_code, 0) << end.screen;
+    EXPECT_TRUE(end.modes_restored);
 }
 
 // TIOCSTI types into a terminal. Here it is allowed (the shell profile's seccomp policy refuses
@@ -283,7 +290,7 @@ TEST_F(ShellTest, GitConfigAndHooksAreReadOnlyButCommitsWork) {
     EXPECT_NE(out.stdout_text.find("hook=1"), std::string::npos) << out.stdout_text;
     EXPECT_NE(out.stdout_text.find("first\ncommit=0"), std::string::npos)
         << out.stdout_text << out.stderr_text;
-    EXPECT_EQ(read_file(project_ / ".git/config").find("fsmonitor"), std::string::npos);
+    EXPECT_EQ(read_text(project_ / ".git/config").find("fsmonitor"), std::string::npos);
     EXPECT_FALSE(fs::exists(project_ / ".git/hooks/post-checkout"));
 }
 

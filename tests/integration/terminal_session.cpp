@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -23,13 +22,6 @@ namespace {
 constexpr const char* kWrapper =
     "before=$1; after=$2; shift 2; stty -g > \"$before\"; \"$@\"; echo \"nsbox-exit=$?\"; "
     "stty -g > \"$after\"; line=; read -r -t 1 line; echo \"outer-read=[$line]\"";
-
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 std::vector<pid_t> children_of(pid_t pid) {
     std::vector<pid_t> out;
