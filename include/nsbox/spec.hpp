@@ -85,6 +85,14 @@ struct EnvVar {
     Origin origin;
 };
 
+// What pip installs in a layer over a prepared rootfs (--requirements, [requirements]).
+struct RequirementsSpec {
+    std::string file;        // absolute
+    std::string find_links;  // absolute directory, or empty
+    bool no_index = false;   // pip's --no-index: the find_links directory only, no network
+    Origin origin;           // of the requirements file setting
+};
+
 // What one configuration source sets. An empty optional means "not set here".
 struct Settings {
     std::optional<Sourced<std::string>> rootfs;
@@ -120,6 +128,10 @@ struct Settings {
     std::optional<Sourced<std::chrono::milliseconds>> cpu_time_limit;
     std::optional<Sourced<std::uint64_t>> output_limit;      // bytes of stdout + stderr
     std::optional<Sourced<std::uint64_t>> open_files_limit;  // RLIMIT_NOFILE
+    // pip requirements for a prepared rootfs (absolute paths after loading).
+    std::optional<Sourced<std::string>> requirements_file;
+    std::optional<Sourced<std::string>> find_links;
+    std::optional<Sourced<bool>> no_index;
 };
 
 // The validated resource limits of one run; a value of 0 means "no limit".
@@ -146,7 +158,13 @@ inline constexpr const char* kWorkspaceAtHostPath = "same";
 struct Spec {
     std::string profile_name;
     std::string profile_path;
-    Sourced<std::string> rootfs;  // "host" or an absolute directory
+    Sourced<std::string> rootfs;  // "host" or an absolute directory (a stored rootfs's root/)
+    std::string rootfs_name;      // the stored rootfs's name; empty for "host" or a directory
+    std::string rootfs_entry;     // the stored rootfs's NAME/ directory (what runs lock)
+    std::optional<RequirementsSpec> requirements;
+    // Read-only layers over the rootfs's top-level directories, uppermost first: the
+    // requirements layer's root, set by rootfs::prepare_for_run.
+    std::vector<std::string> rootfs_layers;
     Sourced<std::string> hostname;
     Sourced<NetMode> network;
     Sourced<std::string> workspace;       // absolute host directory

@@ -12,6 +12,7 @@ enum class Step : std::uint8_t {
     kCli,
     kProfile,
     kValidate,
+    kRootfs,  // a stored rootfs: building, locking, the requirements layer
     kPlan,
     kClone,
     kIdMaps,

@@ -21,6 +21,8 @@ std::optional<std::uint64_t> parse_count(std::string_view text);
 std::optional<std::uint64_t> parse_cpus(std::string_view text);
 
 std::string format_size(std::uint64_t bytes);
+// Rounded for people: "228M", "1.4G", "512K" (one decimal below 10).
+std::string format_size_rounded(std::uint64_t bytes);
 std::string format_cpus(std::uint64_t milli);
 std::string format_duration(std::chrono::milliseconds duration);
 

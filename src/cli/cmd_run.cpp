@@ -10,6 +10,7 @@
 #include "cli/settings_from_flags.hpp"
 #include "nsbox/launcher.hpp"
 #include "nsbox/report.hpp"
+#include "nsbox/rootfs.hpp"
 #include "nsbox/security.hpp"
 #include "nsbox/units.hpp"
 #include "nsbox/validate.hpp"
@@ -215,6 +216,12 @@ int run_command(const RunOptions& o, const std::vector<std::string>& argv, const
         return 0;
     }
     if (auto r = prepare_output_dir(spec->output_dir); !r) return fail_with(r.error());
+    // Held until the sandbox has finished: the stored rootfs and layer cannot go meanwhile.
+    auto lease = rootfs::prepare_for_run(*spec);
+    if (!lease) {
+        report->write(ReportInput{argv, &*spec, nullptr, &lease.error()});
+        return fail_with(lease.error());
+    }
     if (setup.before_launch) {
         if (auto r = setup.before_launch(*spec); !r) return fail_with(r.error());
     }

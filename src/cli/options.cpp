@@ -19,7 +19,16 @@ constexpr const char* kRunFooter =
 void add_run_options(CLI::App& run, RunOptions& o) {
     run.add_option("--profile", o.profile,
                    "Profile name or TOML file (default: default; shell for nsbox shell)");
-    run.add_option("--rootfs", o.rootfs, "Root filesystem: \"host\" or a prepared directory");
+    run.add_option("--rootfs", o.rootfs,
+                   "Root filesystem: host (the default), the NAME of one built with nsbox rootfs "
+                   "build, or a directory (with a '/')");
+    run.add_option("--requirements", o.requirements,
+                   "pip requirements file, installed once into a cached layer over the --rootfs "
+                   "NAME (pip gets the network, the script never does)");
+    run.add_option("--find-links", o.find_links,
+                   "A directory of wheels pip may install from (pip's --find-links)");
+    run.add_flag("--no-index", o.no_index,
+                 "pip uses --find-links only: no package index, no network");
     run.add_option("--workspace", o.workspace,
                    "Host directory granted as the workspace (default: the script's directory, "
                    "or the current directory; for nsbox shell, the project)");
@@ -108,6 +117,32 @@ std::optional<std::string> take_command(const CLI::App& app, const CLI::App& run
     return std::nullopt;
 }
 
+constexpr const char* kRootfsFooter =
+    "\nA rootfs is built with mmdebstrap from a recipe (rootfs/*.toml): rootless with the\n"
+    "subordinate ids of /etc/subuid, or as root. It is stored in $XDG_DATA_HOME/nsbox/rootfs\n"
+    "(root: /var/lib/nsbox/rootfs) and used read-only: nsbox run --rootfs NAME.";
+
+CLI::App* add_rootfs_commands(CLI::App& app, RootfsOptions& o) {
+    CLI::App* rootfs = app.add_subcommand("rootfs", "Build and manage prepared root filesystems");
+    rootfs->require_subcommand(1);
+    rootfs->footer(kRootfsFooter);
+    CLI::App* build = rootfs->add_subcommand("build", "Build a rootfs from a recipe");
+    build->add_option("recipe", o.recipe, "Recipe name or TOML file (default: python)");
+    build->add_option("--name", o.name, "Store it under NAME (default: the recipe's name)");
+    build->add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
+    build->callback([&o] { o.action = "build"; });
+    rootfs->add_subcommand("list", "List the built root filesystems")->callback([&o] {
+        o.action = "list";
+    });
+    CLI::App* path = rootfs->add_subcommand("path", "Print the directory of rootfs NAME");
+    path->add_option("name", o.name, "Rootfs name")->required();
+    path->callback([&o] { o.action = "path"; });
+    CLI::App* rm = rootfs->add_subcommand("rm", "Remove rootfs NAME and its requirements layers");
+    rm->add_option("name", o.name, "Rootfs name")->required();
+    rm->callback([&o] { o.action = "rm"; });
+    return rootfs;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -128,6 +163,9 @@ int run_cli(int argc, char** argv) {
         "shell", "Open an interactive shell (bash, or -- SHELL ARGS) in a sandbox of the project");
     shell->allow_extras();
     add_shell_options(*shell, shell_options);
+
+    RootfsOptions rootfs_options;
+    CLI::App* rootfs = add_rootfs_commands(app, rootfs_options);
 
     CheckOptions check_options;
     CLI::App* check = app.add_subcommand("check", "Validate a profile and print its settings");
@@ -166,9 +204,11 @@ int run_cli(int argc, char** argv) {
         return shell_command(shell_options, args);
     }
     if (!app.remaining().empty()) {
-        fmt::print(stderr, "nsbox: check: unexpected argument {}\n", app.remaining().front());
+        fmt::print(stderr, "nsbox: {}: unexpected argument {}\n", *rootfs ? "rootfs" : "check",
+                   app.remaining().front());
         return 125;
     }
+    if (*rootfs) return rootfs_command(rootfs_options);
     return check_command(check_options);
 }
 

@@ -12,6 +12,9 @@ namespace nsbox::cli {
 struct RunOptions {
     std::string profile;
     std::string rootfs;
+    std::string requirements;
+    std::string find_links;
+    bool no_index = false;
     std::string workspace;
     std::string workspace_mode;
     std::string workspace_at;
@@ -48,6 +51,13 @@ struct ShellOptions {
     bool no_tty = false;             // never a pty, even on a terminal
 };
 
+struct RootfsOptions {
+    std::string action;  // build, list, path, rm
+    std::string recipe = "python";
+    std::string name;
+    bool quiet = false;
+};
+
 struct CheckOptions {
     std::string profile = "default";
     bool explain = false;
@@ -66,6 +76,7 @@ int run_command(const RunOptions& options, const std::vector<std::string>& argv,
                 const RunSetup& setup = {});
 int shell_command(ShellOptions& options, const std::vector<std::string>& argv);
 int check_command(const CheckOptions& options);
+int rootfs_command(const RootfsOptions& options);
 
 // Parses argv and dispatches; returns the process exit code. May throw (main catches).
 int run_cli(int argc, char** argv);

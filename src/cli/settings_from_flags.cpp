@@ -96,6 +96,9 @@ Result<void> add_limits(const RunOptions& o, Settings& s) {
 Result<Settings> settings_from_flags(const RunOptions& o) {
     Settings s;
     if (!o.rootfs.empty()) s.rootfs = from_cli(o.rootfs);
+    if (!o.requirements.empty()) s.requirements_file = from_cli(o.requirements);
+    if (!o.find_links.empty()) s.find_links = from_cli(o.find_links);
+    if (o.no_index) s.no_index = from_cli(true);
     if (!o.hostname.empty()) s.hostname = from_cli(o.hostname);
     if (!o.workspace_at.empty()) s.workspace_at = from_cli(o.workspace_at);
     // CLI11 has already restricted both values to the known names.

@@ -123,6 +123,16 @@ Result<ns::MountInputs> mount_inputs(const Spec& spec, const LaunchPlan& plan) {
         if (!entries) return fail(entries.error());
         in.root_entries = std::move(*entries);
         in.prepared_etc_files = prepared_etc_names(spec.rootfs.value);
+        for (const std::string& layer : spec.rootfs_layers) {
+            ns::RootfsLayer entry{layer, {}};
+            std::error_code ec;
+            for (const fs::directory_entry& item : fs::directory_iterator(layer, ec)) {
+                if (item.is_directory(ec) && !item.is_symlink(ec))
+                    entry.dirs.push_back(item.path().filename().string());
+            }
+            if (ec) return fail(Error::system(Step::kPlan, ec.value(), "read layer " + layer));
+            in.layers.push_back(std::move(entry));
+        }
     }
     for (const BindSpec& bind : spec.binds) {
         std::error_code ec;

@@ -72,6 +72,16 @@ MountOp simple(MountKind kind, std::string source, std::string target, std::stri
     return op;
 }
 
+// overlayfs splits its options at ',' and lowerdir at ':'; a backslash escapes either.
+std::string overlay_path_escape(const std::string& path) {
+    std::string out;
+    for (const char c : path) {
+        if (c == ',' || c == ':' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
 bool skipped_root_name(const std::string& name) {
     return std::any_of(std::begin(kSkippedRootNames), std::end(kSkippedRootNames),
                        [&](const char* skipped) { return name == skipped; });
@@ -87,8 +97,23 @@ void plan_rootfs(const MountInputs& in, std::vector<MountOp>& ops) {
             ops.push_back(
                 simple(MountKind::kSymlink, entry.link_target, target, "symlink /" + entry.name));
         } else if (entry.type == RootEntry::Type::kDir) {
-            MountOp op = bind(in_old_root(base + "/" + entry.name), target, true,
-                              "read-only bind of " + base + "/" + entry.name);
+            std::string lower;
+            for (const RootfsLayer& layer : in.layers) {
+                if (std::find(layer.dirs.begin(), layer.dirs.end(), entry.name) != layer.dirs.end())
+                    lower += overlay_path_escape(in_old_root(layer.root + "/" + entry.name)) + ":";
+            }
+            if (lower.empty()) {
+                ops.push_back(bind(in_old_root(base + "/" + entry.name), target, true,
+                                   "read-only bind of " + base + "/" + entry.name));
+                continue;
+            }
+            // Layers over the rootfs's directory: an overlay of lower layers only, which the
+            // kernel makes read-only, and MS_RDONLY says so to every reader.
+            MountOp op = simple(MountKind::kOverlay, "overlay", target,
+                                "overlay of the requirements layer on " + base + "/" + entry.name);
+            op.flags = kNoSuidDev | MS_RDONLY;
+            op.data = fmt::format("lowerdir={}{},userxattr", lower,
+                                  overlay_path_escape(in_old_root(base + "/" + entry.name)));
             ops.push_back(std::move(op));
         }
     }

@@ -67,6 +67,13 @@ struct RootEntry {
     std::string link_target;
 };
 
+// A read-only layer over the rootfs (a requirements layer): its root and the top-level
+// directories it has.
+struct RootfsLayer {
+    std::string root;
+    std::vector<std::string> dirs;
+};
+
 struct GeneratedFile {
     std::string name;  // file name under /etc
     std::string content;
@@ -78,6 +85,7 @@ struct MountInputs {
     std::vector<RootEntry> etc_entries;           // host /etc dirs and links to expose
     std::vector<std::string> etc_copies;          // host /etc regular files to copy
     std::vector<std::string> prepared_etc_files;  // names present in DIR/etc (prepared rootfs)
+    std::vector<RootfsLayer> layers;              // over the rootfs, uppermost first
     std::vector<GeneratedFile> etc_files;         // passwd, group, hosts, ...
     std::vector<bool> bind_source_is_dir;         // parallel to spec->binds
     uid_t setup_uid = 0;  // the sandbox user's ids as seen by the child during setup

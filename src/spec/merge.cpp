@@ -36,6 +36,9 @@ void merge_settings(Settings& base, const Settings& overlay) {
     append(base.seccomp_allow, overlay.seccomp_allow);
     append(base.workspace_read_only, overlay.workspace_read_only);
     append(base.seccomp_deny, overlay.seccomp_deny);
+    take(base.requirements_file, overlay.requirements_file);
+    take(base.find_links, overlay.find_links);
+    take(base.no_index, overlay.no_index);
     take(base.landlock, overlay.landlock);
     take(base.landlock_allow_tcp, overlay.landlock_allow_tcp);
     take(base.limits_mode, overlay.limits_mode);

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "nsbox/profile.hpp"
+#include "nsbox/rootfs.hpp"
 #include "nsbox/units.hpp"
 #include "util/fs.hpp"
 
@@ -113,8 +114,13 @@ Handler rootfs_handler() {
     return [](Ctx& ctx, const toml::node& node, const std::string& key) -> Result<void> {
         auto text = get_string(ctx, node, key);
         if (!text) return fail(text.error());
-        if (text->empty()) return fail(bad(ctx, node, key, "expected \"host\" or a directory"));
-        const std::string value = *text == "host" ? *text : absolute_from(ctx, *text);
+        if (text->empty())
+            return fail(bad(ctx, node, key,
+                            "expected \"host\", a rootfs name or a directory (with a '/')"));
+        // A name stays a name (looked up in the store); a directory is relative to this file.
+        const std::string value =
+            *text == "host" || rootfs::names_stored_rootfs(*text) ? *text
+                                                                  : absolute_from(ctx, *text);
         ctx.profile.settings.rootfs =
             Sourced<std::string>{value, Origin::profile(ctx.file, line_of(node))};
         return {};
@@ -162,6 +168,17 @@ Handler name_list(std::vector<Sourced<std::string>> Settings::*field) {
         if (!items) return fail(items.error());
         for (const auto& [text, line] : *items)
             (ctx.profile.settings.*field).push_back({text, Origin::profile(ctx.file, line)});
+        return {};
+    };
+}
+
+Handler path_setting(std::optional<Sourced<std::string>> Settings::*field) {
+    return [=](Ctx& ctx, const toml::node& node, const std::string& key) -> Result<void> {
+        auto text = get_string(ctx, node, key);
+        if (!text) return fail(text.error());
+        if (text->empty()) return fail(bad(ctx, node, key, "expected a path"));
+        ctx.profile.settings.*field =
+            Sourced<std::string>{absolute_from(ctx, *text), Origin::profile(ctx.file, line_of(node))};
         return {};
     };
 }
@@ -221,6 +238,9 @@ const std::vector<std::pair<std::string, Handler>>& schema() {
         {"workspace.read_only", name_list(&Settings::workspace_read_only)},
         {"workspace.at", scalar(&Settings::workspace_at, any_string,
                                 "an absolute path such as \"/workspace\", or \"same\"")},
+        {"requirements.file", path_setting(&Settings::requirements_file)},
+        {"requirements.find_links", path_setting(&Settings::find_links)},
+        {"requirements.no_index", boolean(&Settings::no_index)},
         {"tmpfs.tmp", scalar(&Settings::tmp_size, parse_size, "a size such as \"512M\"")},
         {"tmpfs.shm", scalar(&Settings::shm_size, parse_size, "a size such as \"256M\"")},
         {"tmpfs.home", scalar(&Settings::home_size, parse_size, "a size such as \"512M\"")},

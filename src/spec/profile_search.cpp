@@ -22,12 +22,6 @@ bool looks_like_path(std::string_view s) {
            (s.size() > 5 && s.substr(s.size() - 5) == ".toml");
 }
 
-fs::path executable_dir() {
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? fs::path{} : exe.parent_path();
-}
-
 }  // namespace
 
 std::vector<fs::path> profile_search_dirs() {
@@ -35,8 +29,8 @@ std::vector<fs::path> profile_search_dirs() {
     if (const fs::path config = util::xdg_base_dir("XDG_CONFIG_HOME", ".config"); !config.empty())
         dirs.push_back(config / "nsbox/profiles");
     dirs.emplace_back("/etc/nsbox/profiles");
-    if (const fs::path exe_dir = executable_dir(); !exe_dir.empty())
-        dirs.push_back((exe_dir / "../share/nsbox/profiles").lexically_normal());
+    if (const fs::path share = util::share_dir_of_executable(); !share.empty())
+        dirs.push_back(share / "profiles");
     dirs.emplace_back(NSBOX_INSTALL_PROFILE_DIR);
     return dirs;
 }

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "nsbox/rootfs.hpp"
 #include "nsbox/units.hpp"
 #include "security/seccomp_compile.hpp"
 #include "security/seccomp_policy.hpp"
@@ -332,6 +333,62 @@ Result<void> check_limits(const Limits& limits) {
     return {};
 }
 
+// sandbox.rootfs: "host", a directory (has a '/'), or the name of a stored rootfs; then the
+// requirements pip layers on a stored one.
+Result<void> resolve_rootfs(Spec& spec, const Settings& settings, const HostContext& host) {
+    spec.rootfs = *settings.rootfs;
+    const Origin& origin = spec.rootfs.origin;
+    if (rootfs::names_stored_rootfs(spec.rootfs.value)) {
+        auto installed = rootfs::find_installed(spec.rootfs.value, rootfs::store_search_dirs());
+        if (!installed)
+            return fail(setting_error(origin, "sandbox.rootfs", "--rootfs", installed.error().what));
+        spec.rootfs_name = spec.rootfs.value;
+        spec.rootfs_entry = installed->dir.string();
+        spec.rootfs.value = installed->root.string();
+    } else if (spec.rootfs.value != "host") {
+        auto dir = canonical_dir(absolute(spec.rootfs.value, host.cwd), origin, "sandbox.rootfs",
+                                 "--rootfs");
+        if (!dir) return fail(dir.error());
+        spec.rootfs.value = *dir;
+    }
+    if (!settings.requirements_file) {
+        if (settings.find_links)
+            return fail(setting_error(settings.find_links->origin, "requirements.find_links",
+                                      "--find-links", "needs a requirements file"));
+        if (settings.no_index)
+            return fail(setting_error(settings.no_index->origin, "requirements.no_index",
+                                      "--no-index", "needs a requirements file"));
+        return {};
+    }
+    const Sourced<std::string>& file = *settings.requirements_file;
+    if (spec.rootfs_name.empty()) {
+        return fail(setting_error(
+            file.origin, "requirements.file", "--requirements",
+            fmt::format("needs a rootfs built by nsbox (--rootfs NAME, e.g. python after "
+                        "nsbox rootfs build python); the {} rootfs has no layer to install into",
+                        spec.rootfs.value == "host" ? "host" : "directory")));
+    }
+    RequirementsSpec req;
+    req.origin = file.origin;
+    std::error_code ec;
+    const fs::path real = fs::canonical(absolute(file.value, host.cwd), ec);
+    if (ec || !fs::is_regular_file(real, ec) || ::access(real.c_str(), R_OK) != 0) {
+        return fail(setting_error(file.origin, "requirements.file", "--requirements",
+                                  fmt::format("{}: not a readable file", file.value)));
+    }
+    req.file = real.string();
+    if (settings.find_links) {
+        auto dir = canonical_dir(absolute(settings.find_links->value, host.cwd),
+                                 settings.find_links->origin, "requirements.find_links",
+                                 "--find-links");
+        if (!dir) return fail(dir.error());
+        req.find_links = *dir;
+    }
+    req.no_index = settings.no_index && settings.no_index->value;
+    spec.requirements = std::move(req);
+    return {};
+}
+
 // Native thread pools size themselves from the host's CPU count, not from a CPU limit: told
 // the limit, numpy/OpenBLAS neither oversubscribe the quota nor run into the pids limit.
 void add_thread_counts(Spec& spec) {
@@ -399,13 +456,7 @@ Result<Spec> build_spec(const ResolvedProfile& profile, const RunRequest& reques
                *settings.open_files_limit};
     if (auto r = check_limits(spec.limits); !r) return fail(r.error());
     if (auto r = resolve_security(spec, settings); !r) return fail(r.error());
-    spec.rootfs = *settings.rootfs;
-    if (spec.rootfs.value != "host") {
-        auto dir =
-            canonical_dir(spec.rootfs.value, spec.rootfs.origin, "sandbox.rootfs", "--rootfs");
-        if (!dir) return fail(dir.error());
-        spec.rootfs.value = *dir;
-    }
+    if (auto r = resolve_rootfs(spec, settings, host); !r) return fail(r.error());
     if (auto r = check_hostname(spec.hostname); !r) return fail(r.error());
     const std::pair<const Sourced<std::uint64_t>*, const char*> sizes[] = {
         {&spec.workspace_size, "workspace.size"},

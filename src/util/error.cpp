@@ -17,6 +17,8 @@ std::string_view step_name(Step step) noexcept {
             return "profile";
         case Step::kValidate:
             return "validate";
+        case Step::kRootfs:
+            return "rootfs";
         case Step::kPlan:
             return "plan";
         case Step::kClone:

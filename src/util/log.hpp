@@ -22,6 +22,12 @@ template <class... Args>
 void info(fmt::format_string<Args...> f, Args&&... args) {
     if (level() <= Level::kInfo) write(Level::kInfo, fmt::format(f, std::forward<Args>(args)...));
 }
+// Progress of slow work (a rootfs build, a requirements layer): shown unless -q.
+template <class... Args>
+void progress(fmt::format_string<Args...> f, Args&&... args) {
+    if (level() <= Level::kWarn) write(Level::kInfo, fmt::format(f, std::forward<Args>(args)...));
+}
+
 template <class... Args>
 void warn(fmt::format_string<Args...> f, Args&&... args) {
     if (level() <= Level::kWarn) write(Level::kWarn, fmt::format(f, std::forward<Args>(args)...));

@@ -18,4 +18,11 @@ std::filesystem::path xdg_base_dir(const char* variable, const char* fallback) {
     return {};
 }
 
+std::filesystem::path share_dir_of_executable() {
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return {};
+    return (exe.parent_path() / "../share/nsbox").lexically_normal();
+}
+
 }  // namespace nsbox::util

@@ -14,4 +14,8 @@ bool is_below(const std::string& path, const std::string& dir);
 // ".local/share"); empty when neither is set.
 std::filesystem::path xdg_base_dir(const char* variable, const char* fallback);
 
+// DIR/../share/nsbox for the directory of the running binary (a build tree or an installed
+// prefix); empty if /proc/self/exe cannot be read.
+std::filesystem::path share_dir_of_executable();
+
 }  // namespace nsbox::util

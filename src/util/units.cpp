@@ -112,6 +112,18 @@ std::string format_size(std::uint64_t bytes) {
     return fmt::format("{}{}", bytes, kUnits[unit]);
 }
 
+std::string format_size_rounded(std::uint64_t bytes) {
+    constexpr const char* kUnits[] = {"B", "K", "M", "G", "T"};
+    double value = static_cast<double>(bytes);
+    int unit = 0;
+    while (unit < 4 && value >= 1024) {
+        value /= 1024;
+        ++unit;
+    }
+    return value < 10 && unit > 0 ? fmt::format("{:.1f}{}", value, kUnits[unit])
+                                  : fmt::format("{:.0f}{}", value, kUnits[unit]);
+}
+
 std::string format_duration(std::chrono::milliseconds duration) {
     const auto ms = duration.count();
     if (ms % 1000 != 0) return fmt::format("{}ms", ms);

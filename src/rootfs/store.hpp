@@ -1,0 +1,57 @@
+// Store internals shared by building, removal and run-time use (see nsbox/rootfs.hpp for the
+// layout).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "nsbox/rootfs.hpp"
+#include "nsbox/run_result.hpp"
+#include "nsbox/unique_fd.hpp"
+
+namespace nsbox::rootfs {
+
+inline constexpr const char* kManifestFile = "manifest.json";
+inline constexpr const char* kLayerFile = "layer.json";
+inline constexpr const char* kRootDir = "root";
+inline constexpr const char* kLayersDir = "layers";
+inline constexpr const char* kBuildPrefix = ".build-";
+inline constexpr const char* kOldPrefix = ".old-";
+inline constexpr const char* kSystemStore = "/var/lib/nsbox/rootfs";
+
+// Opens `dir` (O_DIRECTORY, no symlink at the last component) and flocks it; an empty fd when
+// `nonblocking` and someone else holds a conflicting lock.
+Result<UniqueFd> lock_dir(const std::filesystem::path& dir, bool exclusive, bool nonblocking);
+
+// Creates `store` (and its parents) if missing.
+Result<void> ensure_store(const std::filesystem::path& store);
+
+// A fresh `.build-XXXXXX` directory in `parent`, locked exclusively while `lock` lives.
+struct BuildDir {
+    std::filesystem::path path;
+    UniqueFd lock;
+};
+Result<BuildDir> make_build_dir(const std::filesystem::path& parent);
+
+// Moves the finished `build` to `dest`: a plain rename when `dest` is free, else an atomic
+// exchange after which the replaced tree is removed (or left as .old-* for garbage collection
+// while a sandbox still uses it).
+Result<void> publish(const std::filesystem::path& build, const std::filesystem::path& dest);
+
+// Removes a tree this caller built: directly, or, for a rootless build whose files belong to
+// subordinate ids, inside a user namespace that maps them (newuidmap/newgidmap).
+Result<void> remove_tree(const std::filesystem::path& tree);
+
+// Reads NAME/manifest.json (with `root/usr` present) into an Installed.
+Result<Installed> read_installed(const std::filesystem::path& dir, const std::string& name);
+
+std::string manifest_json(const Manifest& manifest);
+
+// run_sandbox with the payload's stdout sent to stderr, where build progress goes (stdout
+// stays the command's own: paths, listings).
+Result<RunResult> run_sandbox_to_stderr(const Spec& spec);
+
+// "2026-11-23T10:04:05Z".
+std::string utc_timestamp();
+
+}  // namespace nsbox::rootfs
