@@ -196,6 +196,8 @@ Result<void> set_key(Ctx& ctx, const std::string& key, const toml::node& node) {
         r.components = std::move(*list);
         return {};
     }
+    if (key != "description" && key != "suite" && key != "variant" && key != "mirror")
+        return fail(ctx.bad(node, key, "unknown key"));
     auto text = get_string(ctx, node, key);
     if (!text) return fail(text.error());
     if (key == "description") {
@@ -219,8 +221,6 @@ Result<void> set_key(Ctx& ctx, const std::string& key, const toml::node& node) {
             return fail(ctx.bad(node, key, "expected a mirror URL such as "
                                            "\"http://deb.debian.org/debian\""));
         r.mirror = std::move(*text);
-    } else {
-        return fail(ctx.bad(node, key, "unknown key"));
     }
     return {};
 }
