@@ -142,8 +142,9 @@ struct Layer {
     std::chrono::milliseconds build_time{0};
 };
 
-// The hash a layer is stored under: the base's build id, the requirements file's bytes, and
-// pip's index options.
+// The hash a layer is stored under: the base's build id, the requirements file's bytes, pip's
+// index options, and the names and sizes of the files in the --find-links directory (not its
+// path). Files the requirements file refers to (-r, -c, local paths) are not part of it.
 std::string layer_key(const Manifest& base, std::string_view requirements_text,
                       const RequirementsSpec& requirements);
 

@@ -281,6 +281,24 @@ Result<Layer> ensure_layer(const Installed& base, const RequirementsSpec& req, L
     return layer;
 }
 
+// What a --find-links directory offers: its files' names (which carry name, version and tags)
+// and sizes, not its path, so that the same wheels in another (or a fresh temporary)
+// directory reuse the layer, and a rebuilt wheel of another size does not.
+std::string wheelhouse_fingerprint(const std::string& dir) {
+    if (dir.empty()) return {};
+    std::vector<std::string> lines;
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+        std::error_code inner;
+        const auto size = entry.is_regular_file(inner) ? entry.file_size(inner) : 0;
+        lines.push_back(fmt::format("{} {}", entry.path().filename().string(), size));
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const std::string& line : lines) out += line + "\n";
+    return out;
+}
+
 }  // namespace
 
 std::string layer_key(const Manifest& base, std::string_view requirements_text,
@@ -290,10 +308,11 @@ std::string layer_key(const Manifest& base, std::string_view requirements_text,
     auto field = [&](std::string_view value) {
         material += std::to_string(value.size()) + ":" + std::string(value) + ";";
     };
-    field("nsbox-requirements-layer-1");
+    field("nsbox-requirements-layer-2");
     field(base.id);
     field(requirements_text);
-    field(requirements.find_links);
+    field(requirements.find_links.empty() ? "no-find-links" : "find-links");
+    field(wheelhouse_fingerprint(requirements.find_links));
     field(requirements.no_index ? "no-index" : "index");
     return util::sha256_hex(material);
 }

@@ -248,13 +248,30 @@ TEST(Layer, KeyCoversBaseBuildRequirementsAndIndexOptions) {
     RequirementsSpec offline = req;
     offline.no_index = true;
     EXPECT_NE(rootfs::layer_key(base, "numpy==1.26\n", offline), key);
-    RequirementsSpec wheels = req;
-    wheels.find_links = "/wheels";
-    EXPECT_NE(rootfs::layer_key(base, "numpy==1.26\n", wheels), key);
     // The file's location is not part of the key: the same requirements share a layer.
     RequirementsSpec moved = req;
     moved.file = "/elsewhere/requirements.txt";
     EXPECT_EQ(rootfs::layer_key(base, "numpy==1.26\n", moved), key);
+}
+
+TEST(Layer, KeyFollowsTheWheelhouseContentNotItsPath) {
+    const rootfs::Manifest base = sample_manifest();
+    TempDir tmp;
+    tmp.file("a/greeting-1.0-py3-none-any.whl", "wheel bytes");
+    tmp.file("b/greeting-1.0-py3-none-any.whl", "wheel bytes");
+    RequirementsSpec req;
+    req.file = "/p/requirements.txt";
+    const std::string without = rootfs::layer_key(base, "greeting\n", req);
+    req.find_links = tmp.str("a");
+    const std::string in_a = rootfs::layer_key(base, "greeting\n", req);
+    EXPECT_NE(in_a, without);
+    req.find_links = tmp.str("b");
+    EXPECT_EQ(rootfs::layer_key(base, "greeting\n", req), in_a) << "same wheels elsewhere";
+    tmp.file("b/greeting-1.1-py3-none-any.whl", "newer");
+    EXPECT_NE(rootfs::layer_key(base, "greeting\n", req), in_a) << "a new wheel";
+    tmp.file("a/greeting-1.0-py3-none-any.whl", "rebuilt, longer wheel bytes");
+    req.find_links = tmp.str("a");
+    EXPECT_NE(rootfs::layer_key(base, "greeting\n", req), in_a) << "a rebuilt wheel";
 }
 
 TEST(Layer, OverlayOverTheRootfsDirectoryEscapesItsPaths) {
