@@ -172,6 +172,23 @@ Result<void> run_check(const Recipe& recipe, const fs::path& build, const fs::pa
     return {};
 }
 
+// A rootless build's root is a subordinate id, "other" to every host directory: mmdebstrap,
+// as that id, must be able to pass through each directory above the tree it makes.
+Result<void> check_traversable(const fs::path& store) {
+    for (fs::path dir = store; !dir.empty(); dir = dir.parent_path()) {
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+            return fail(Error::usage(fmt::format(
+                "a rootless build cannot reach {}: {} is mode {:04o}, closed to the subordinate "
+                "ids mmdebstrap builds as; allow passing through it (chmod o+x {}) or set "
+                "NSBOX_ROOTFS_DIR to a directory under a path others can pass through",
+                store.string(), dir.string(), st.st_mode & 07777, dir.string())));
+        }
+        if (dir == dir.root_path()) break;
+    }
+    return {};
+}
+
 // Removes the build directory however the build ends, unless it was published.
 class BuildGuard {
  public:
@@ -216,7 +233,17 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
             "to another directory",
             store.string())));
     }
+    if (rootless) {
+        if (auto r = check_traversable(store); !r) return fail(r.error());
+    }
     if (auto r = ensure_store(store); !r) return fail(r.error());
+    if (rootless) {
+        // The store itself is the caller's: open it to passing through (a umask of 077 closes it).
+        struct stat st {};
+        if (::stat(store.c_str(), &st) == 0 && st.st_uid == ::getuid() && (st.st_mode & S_IXOTH) == 0)
+            ::chmod(store.c_str(), (st.st_mode & 07777) | S_IXOTH);
+        if (auto r = check_traversable(store); !r) return fail(r.error());
+    }
     collect_garbage(store);
     auto dir = make_build_dir(store);
     if (!dir) return fail(dir.error());

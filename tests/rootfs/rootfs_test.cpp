@@ -444,6 +444,20 @@ TEST_F(RootfsTest, BadRecipeIsOneLineNamingFileLineAndKey) {
     const RunOutput missing = nsbox({"rootfs", "build", "no-such-recipe"});
     EXPECT_EQ(missing.exit_code, 125);
     EXPECT_NE(missing.stderr_text.find("not found"), std::string::npos);
+    if (::geteuid() != 0) {
+        // Rootless, mmdebstrap builds as a subordinate id, which a 0700 directory keeps out:
+        // said up front, with the fix, and nothing is created.
+        fs::create_directory(dir.path() / "closed");
+        fs::permissions(dir.path() / "closed", fs::perms::owner_all);
+        RunSettings closed = settings();
+        closed.extra_env["NSBOX_ROOTFS_DIR"] = (dir.path() / "closed/store").string();
+        const RunOutput refused = run_nsbox({"rootfs", "build", recipe().string()}, closed);
+        EXPECT_EQ(refused.exit_code, 125);
+        EXPECT_NE(refused.stderr_text.find("chmod o+x " + (dir.path() / "closed").string()),
+                  std::string::npos)
+            << refused.stderr_text;
+        EXPECT_FALSE(fs::exists(dir.path() / "closed/store"));
+    }
 }
 
 // Last: removal takes the rootfs and every requirements layer built on it.
