@@ -72,7 +72,7 @@ for name in $RECIPES; do
     start=$(now)
     "$NSBOX" rootfs build -q "$name"
     took=$(seconds "$start" "$(now)")
-    size=$(manifest "$name" 'f"{m[\"size_bytes\"] / 2**20:.0f}"')
+    size=$(manifest "$name" 'round(m["size_bytes"] / 2**20)')
     packages=$(manifest "$name" 'len(m["packages"])')
     BUILD_ROWS+=("| $name | $took | $size | $packages |")
 done

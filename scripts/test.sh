@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and runs every test suite: lint, the unit and integration suites and the
-# escape catalog as root, the suites again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# Sets everything up and runs every test suite: lint, the unit and integration suites (with a
+# real rootfs build: mmdebstrap, Debian's mirror) and the escape catalog as root, the suites
+# again under AddressSanitizer and UndefinedBehaviorSanitizer,
 # suites and catalog again as an unprivileged user (created if missing), since rootless is how
 # most people run nsbox, and the cgroup v2 stage in a VM (scripts/vm-test.sh), since this
 # machine's controllers are bound to cgroup v1.
@@ -30,7 +31,8 @@ CATALOG=${NSBOX_ESCAPE_CATALOG:-}
 }
 
 NSBOX_CMAKE_ARGS="${NSBOX_CMAKE_ARGS:-} -DNSBOX_ESCAPE_CATALOG=$CATALOG" \
-    "$ROOT/scripts/setup.sh" python3-numpy python3-pytest vim-tiny git clang-format clang-tidy
+    "$ROOT/scripts/setup.sh" python3-numpy python3-pytest vim-tiny git clang-format clang-tidy \
+    mmdebstrap uidmap
 
 run_suites() {  # BUILD_DIR, as the current user
     ctest --test-dir "$1" -L "$LABELS" --output-on-failure -j2 ${NSBOX_CTEST_ARGS:-}

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -109,7 +110,8 @@ Result<Installed> find_installed(std::string_view name,
 
 struct Listing {
     std::vector<Installed> rootfs;
-    std::vector<std::string> damaged;  // "NAME: why" for entries that cannot be used
+    std::vector<std::string> damaged;         // "NAME: why" for entries that cannot be used
+    std::map<std::string, int> layer_counts;  // requirements layers per base name
 };
 Result<Listing> list_installed(const std::filesystem::path& store);
 

@@ -4,13 +4,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
-#include <map>
-#include <nlohmann/json.hpp>
 
 #include "cli/options.hpp"
 #include "nsbox/rootfs.hpp"
 #include "nsbox/units.hpp"
-#include "util/fs.hpp"
 
 namespace nsbox::cli {
 namespace {
@@ -32,34 +29,18 @@ int build_command(const RootfsOptions& o) {
     const rootfs::Manifest& m = built->manifest;
     if (!o.quiet) {
         fmt::print(stderr, "nsbox: built rootfs \"{}\" in {:.1f}s: {}, {} packages, in {}\n",
-                   built->name, m.build_seconds, format_size_rounded(m.size_bytes), m.packages.size(),
-                   built->dir.string());
+                   built->name, m.build_seconds, format_size_rounded(m.size_bytes),
+                   m.packages.size(), built->dir.string());
         fmt::print(stderr, "nsbox: use it with: nsbox run --rootfs {} SCRIPT.py\n", built->name);
     }
     return 0;
 }
 
-// Requirements layers per base name, from layers/*/layer.json.
-std::map<std::string, int> layer_counts(const fs::path& store) {
-    std::map<std::string, int> counts;
-    std::error_code ec;
-    for (const fs::directory_entry& entry : fs::directory_iterator(store / "layers", ec)) {
-        if (entry.path().filename().string().front() == '.') continue;
-        auto text = util::read_small_file(entry.path() / "layer.json", std::size_t{1} << 20);
-        if (!text) continue;
-        try {
-            ++counts[nlohmann::json::parse(*text).at("base").at("name").get<std::string>()];
-        } catch (const nlohmann::json::exception&) {  // a damaged layer is garbage: not listed
-            continue;
-        }
-    }
-    return counts;
-}
-
 int list_command() {
     bool any = false;
+    // Only this caller's store holds debris it may remove (root's is root's to clean).
+    rootfs::collect_garbage(rootfs::own_store_dir());
     for (const fs::path& store : rootfs::store_search_dirs()) {
-        rootfs::collect_garbage(store);
         auto listing = rootfs::list_installed(store);
         if (!listing) return fail_with(listing.error());
         if (listing->rootfs.empty() && listing->damaged.empty()) continue;
@@ -68,7 +49,7 @@ int list_command() {
                        "BUILT", "SUITE", "LAYERS", "STORE");
         }
         any = true;
-        const auto layers = layer_counts(store);
+        const auto& layers = listing->layer_counts;
         for (const rootfs::Installed& r : listing->rootfs) {
             const auto count = layers.find(r.name);
             fmt::print("{:<16} {:>8} {:>8} {:<20} {:<10} {:>6}  {}\n", r.name,

@@ -46,16 +46,15 @@ json sandbox_json(const Spec& spec, const RunResult* result) {
         {"profile", spec.profile_name},
         {"profile_path", spec.profile_path},
         {"rootfs", spec.rootfs.value == "host" ? json("host") : json(spec.rootfs.value)},
-        {"rootfs_kind", spec.rootfs.value == "host"  ? "host"
-                        : spec.rootfs_name.empty() ? "directory"
-                                                   : "prepared"},
+        {"rootfs_kind", spec.rootfs.value == "host" ? "host"
+                        : spec.rootfs_name.empty()  ? "directory"
+                                                    : "prepared"},
         {"rootfs_name", spec.rootfs_name.empty() ? json(nullptr) : json(spec.rootfs_name)},
-        {"requirements",
-         spec.requirements
-             ? json{{"file", spec.requirements->file},
-                    {"layer", spec.rootfs_layers.empty() ? json(nullptr)
-                                                         : json(spec.rootfs_layers.front())}}
-             : json(nullptr)},
+        {"requirements", spec.requirements ? json{{"file", spec.requirements->file},
+                                                  {"layer", spec.rootfs_layers.empty()
+                                                                ? json(nullptr)
+                                                                : json(spec.rootfs_layers.front())}}
+                                           : json(nullptr)},
         {"workspace", spec.workspace.value},
         {"workspace_at", spec.workspace_dest.value},
         {"workspace_mode", workspace_mode_name(spec.workspace_mode.value)},

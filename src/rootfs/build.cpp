@@ -68,8 +68,10 @@ Result<std::vector<std::string>> file_hooks(const Recipe& recipe, const fs::path
         // Paths are validated (absolute, normalised, no quote); single quotes keep them inert.
         const std::string parent = fs::path(file.path).parent_path().string();
         hooks.push_back(fmt::format("--customize-hook=mkdir -p \"$1\"'{}'", parent));
-        hooks.push_back(fmt::format("--customize-hook=upload '{}' '{}'", source.string(), file.path));
-        hooks.push_back(fmt::format("--customize-hook=chmod {:o} \"$1\"'{}'", file.mode, file.path));
+        hooks.push_back(
+            fmt::format("--customize-hook=upload '{}' '{}'", source.string(), file.path));
+        hooks.push_back(
+            fmt::format("--customize-hook=chmod {:o} \"$1\"'{}'", file.mode, file.path));
     }
     return hooks;
 }
@@ -212,14 +214,14 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
     const std::string name = options.name.empty() ? recipe.name : options.name;
     if (!is_valid_name(name)) {
         return fail(Error::usage(fmt::format(
-            "\"{}\" cannot name a rootfs: use lower-case letters, digits, '.', '_' and '-'", name)));
+            "\"{}\" cannot name a rootfs: use lower-case letters, digits, '.', '_' and '-'",
+            name)));
     }
     const bool rootless = ::geteuid() != 0;
     if (util::find_program("mmdebstrap").empty()) {
         return fail(Error::not_found(
-            Step::kRootfs,
-            "mmdebstrap not found: install it with apt-get install mmdebstrap" +
-                std::string(rootless ? " uidmap" : "")));
+            Step::kRootfs, "mmdebstrap not found: install it with apt-get install mmdebstrap" +
+                               std::string(rootless ? " uidmap" : "")));
     }
     if (rootless) {
         if (const std::string problem = rootless_build_problem(); !problem.empty())
@@ -240,7 +242,8 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
     if (rootless) {
         // The store itself is the caller's: open it to passing through (a umask of 077 closes it).
         struct stat st {};
-        if (::stat(store.c_str(), &st) == 0 && st.st_uid == ::getuid() && (st.st_mode & S_IXOTH) == 0)
+        if (::stat(store.c_str(), &st) == 0 && st.st_uid == ::getuid() &&
+            (st.st_mode & S_IXOTH) == 0)
             ::chmod(store.c_str(), (st.st_mode & 07777) | S_IXOTH);
         if (auto r = check_traversable(store); !r) return fail(r.error());
     }
@@ -264,8 +267,9 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
         recipe.path, recipe.suite, recipe.variant, recipe.packages.size(),
         recipe.packages.size() == 1 ? "" : "s", "", rootless ? "rootless" : "as root");
     const auto started = Clock::now();
-    auto run = util::run_interruptible(
-        mmdebstrap_argv(recipe, root, *hooks, rootless, options.progress), {"TMPDIR=" + tmp.string()});
+    auto run =
+        util::run_interruptible(mmdebstrap_argv(recipe, root, *hooks, rootless, options.progress),
+                                {"TMPDIR=" + tmp.string()});
     if (!run) return fail(run.error());
     if (run->stopped_by != 0) {
         return fail(Error::system(Step::kRootfs, EINTR,
@@ -277,7 +281,8 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
             "mmdebstrap failed with exit code {} (its messages are above); nothing was kept",
             run->exit_status)));
     }
-    if (auto r = run_check(recipe, guard.path(), root, options.progress); !r) return fail(r.error());
+    if (auto r = run_check(recipe, guard.path(), root, options.progress); !r)
+        return fail(r.error());
 
     Manifest manifest;
     manifest.name = name;
@@ -288,8 +293,7 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
     manifest.suite = recipe.suite;
     manifest.variant = recipe.variant;
     manifest.built_at = utc_timestamp();
-    manifest.build_seconds =
-        std::chrono::duration<double>(Clock::now() - started).count();
+    manifest.build_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     manifest.builder = rootless ? "rootless" : "root";
     manifest.nsbox_version = NSBOX_VERSION;
     manifest.packages = installed_packages(root);
@@ -300,7 +304,8 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
     auto fd = util::open_fd((guard.path() / kManifestFile).string(),
                             O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, Step::kRootfs, 0644);
     if (!fd) return fail(fd.error());
-    if (auto r = util::write_all(fd->get(), manifest_json(manifest), Step::kRootfs, "write manifest");
+    if (auto r =
+            util::write_all(fd->get(), manifest_json(manifest), Step::kRootfs, "write manifest");
         !r)
         return fail(r.error());
     if (::fsync(fd->get()) != 0) return fail(Error::from_errno(Step::kRootfs, "fsync manifest"));
@@ -312,12 +317,14 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
 
 Result<void> remove(std::string_view name) {
     const std::string wanted(name);
-    if (!is_valid_name(wanted)) return fail(Error::usage(fmt::format("\"{}\" is not a rootfs name", wanted)));
+    if (!is_valid_name(wanted))
+        return fail(Error::usage(fmt::format("\"{}\" is not a rootfs name", wanted)));
     const fs::path store = own_store_dir();
     const fs::path dir = store / wanted;
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(dir, ec)))
-        return fail(Error::usage(fmt::format("no rootfs named \"{}\" in {}", wanted, store.string())));
+        return fail(
+            Error::usage(fmt::format("no rootfs named \"{}\" in {}", wanted, store.string())));
     auto lock = lock_dir(dir, true, true);
     if (!lock) return fail(lock.error());
     if (!*lock) {
@@ -326,7 +333,8 @@ Result<void> remove(std::string_view name) {
             wanted)));
     }
     // Out of the store's namespace first: a crash midway leaves debris, never a broken NAME.
-    const fs::path old = store / (std::string(kOldPrefix) + wanted + "-" + random_id().substr(0, 8));
+    const fs::path old =
+        store / (std::string(kOldPrefix) + wanted + "-" + random_id().substr(0, 8));
     if (::rename(dir.c_str(), old.c_str()) != 0)
         return fail(Error::from_errno(Step::kRootfs, "rename " + dir.string()));
     if (auto r = remove_tree(old); !r) return fail(r.error());

@@ -52,14 +52,16 @@ Result<Installed> lock_base(Spec& spec, Lease& lease) {
         if (lock) {
             struct stat held {};
             struct stat named {};
-            if (::fstat(lock->get(), &held) == 0 && ::stat(spec.rootfs_entry.c_str(), &named) == 0 &&
-                held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+            if (::fstat(lock->get(), &held) == 0 &&
+                ::stat(spec.rootfs_entry.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+                held.st_ino == named.st_ino) {
                 auto installed = read_installed(spec.rootfs_entry, spec.rootfs_name);
                 if (!installed) {
-                    return fail(Error::usage(fmt::format(
-                        "rootfs \"{}\" at {} is damaged ({}): rebuild it with nsbox rootfs build {}",
-                        spec.rootfs_name, spec.rootfs_entry, installed.error().what,
-                        spec.rootfs_name)));
+                    return fail(
+                        Error::usage(fmt::format("rootfs \"{}\" at {} is damaged ({}): rebuild it "
+                                                 "with nsbox rootfs build {}",
+                                                 spec.rootfs_name, spec.rootfs_entry,
+                                                 installed.error().what, spec.rootfs_name)));
                 }
                 lease.hold(std::move(*lock));
                 return installed;
@@ -70,8 +72,9 @@ Result<Installed> lock_base(Spec& spec, Lease& lease) {
         spec.rootfs_entry = again->dir.string();
         spec.rootfs.value = again->root.string();
     }
-    return fail(Error::usage(fmt::format(
-        "rootfs \"{}\" kept changing while starting (being rebuilt?): try again", spec.rootfs_name)));
+    return fail(Error::usage(
+        fmt::format("rootfs \"{}\" kept changing while starting (being rebuilt?): try again",
+                    spec.rootfs_name)));
 }
 
 // What pip installed: NAME-VERSION.dist-info directories anywhere under usr/local/lib.
@@ -112,18 +115,18 @@ Result<void> chown_tree(const fs::path& root, uid_t uid, gid_t gid) {
 }
 
 std::vector<std::string> pip_command(const RequirementsSpec& req) {
-    std::vector<std::string> argv{"python3",
-                                  "-m",
-                                  "pip",
-                                  "install",
-                                  "--root",
-                                  kLayerMount,
-                                  "--no-warn-script-location",
-                                  "--disable-pip-version-check",
-                                  "--no-cache-dir",
-                                  "--requirement",
-                                  std::string(kWorkspaceDir) + "/" +
-                                      fs::path(req.file).filename().string()};
+    std::vector<std::string> argv{
+        "python3",
+        "-m",
+        "pip",
+        "install",
+        "--root",
+        kLayerMount,
+        "--no-warn-script-location",
+        "--disable-pip-version-check",
+        "--no-cache-dir",
+        "--requirement",
+        std::string(kWorkspaceDir) + "/" + fs::path(req.file).filename().string()};
     if (!req.find_links.empty()) {
         argv.emplace_back("--find-links");
         argv.emplace_back(kWheelsMount);
@@ -136,7 +139,8 @@ std::vector<std::string> pip_command(const RequirementsSpec& req) {
 // pip, in a sandbox of the "requirements" profile on the base rootfs: the requirements file's
 // directory read-only at /workspace, the layer being built writable at /layer, the wheelhouse
 // read-only at /wheels, the network only when pip may reach an index.
-Result<void> run_pip(const Installed& base, const RequirementsSpec& req, const fs::path& layer_root) {
+Result<void> run_pip(const Installed& base, const RequirementsSpec& req,
+                     const fs::path& layer_root) {
     auto profile = resolve_profile("requirements", profile_search_dirs());
     if (!profile) return fail(profile.error());
     RunRequest request;
@@ -189,9 +193,9 @@ Result<Layer> build_layer(const Installed& base, const RequirementsSpec& req,
     if (as_root) {
         if (auto r = chown_tree(root, kOverflowId, kOverflowId); !r) return fail(r.error());
     }
-    log::progress("installing {} into a new layer over rootfs \"{}\" ({})", req.file, base.name,
-                  req.no_index ? "no network: --find-links only"
-                               : "pip may use its index over the network");
+    log::progress(
+        "installing {} into a new layer over rootfs \"{}\" ({})", req.file, base.name,
+        req.no_index ? "no network: --find-links only" : "pip may use its index over the network");
     const auto started = Clock::now();
     if (auto r = run_pip(base, req, root); !r) return fail(r.error());
     if (as_root) {
@@ -242,8 +246,8 @@ Result<UniqueFd> lock_existing(const fs::path& dir) {
 Result<Layer> ensure_layer(const Installed& base, const RequirementsSpec& req, Lease& lease) {
     auto text = util::read_small_file(req.file, kMaxRequirementsBytes);
     if (!text) {
-        return fail(Error::usage(fmt::format("requirements file {}: {}", req.file,
-                                             text.error().message())));
+        return fail(Error::usage(
+            fmt::format("requirements file {}: {}", req.file, text.error().message())));
     }
     const std::string key = layer_key(base.manifest, *text, req);
     if (auto r = ensure_store(own_store_dir() / kLayersDir); !r) return fail(r.error());
@@ -260,12 +264,14 @@ Result<Layer> ensure_layer(const Installed& base, const RequirementsSpec& req, L
     }
     // One builder per key: others wait here, then find the layer built.
     const fs::path key_lock = layers / (".lock-" + key);
-    auto lock_fd = util::open_fd(key_lock.string(), O_RDWR | O_CREAT | O_CLOEXEC, Step::kRootfs, 0644);
+    auto lock_fd =
+        util::open_fd(key_lock.string(), O_RDWR | O_CREAT | O_CLOEXEC, Step::kRootfs, 0644);
     if (!lock_fd) return fail(lock_fd.error());
     if (::flock(lock_fd->get(), LOCK_EX | LOCK_NB) != 0) {
         log::progress("waiting for another nsbox building the same requirements layer");
         while (::flock(lock_fd->get(), LOCK_EX) != 0) {
-            if (errno != EINTR) return fail(Error::from_errno(Step::kRootfs, "lock " + key_lock.string()));
+            if (errno != EINTR)
+                return fail(Error::from_errno(Step::kRootfs, "lock " + key_lock.string()));
         }
     }
     existing = lock_existing(dir);

@@ -127,13 +127,13 @@ Result<RecipeFile> parse_file(const Ctx& ctx, const toml::table& table, int inde
                     return (std::isalnum(static_cast<unsigned char>(c)) != 0) ||
                            std::string_view("/._+-@").find(c) != std::string_view::npos;
                 }))
-                return fail(ctx.bad(node, key,
-                                    "use letters, digits and / . _ + - @ in file paths"));
+                return fail(
+                    ctx.bad(node, key, "use letters, digits and / . _ + - @ in file paths"));
             for (const char* reserved : kReservedFileDirs) {
                 if (normal == reserved || util::is_below(normal, reserved))
                     return fail(ctx.bad(
-                        node, key, fmt::format("{} is provided by the sandbox, not the rootfs",
-                                               reserved)));
+                        node, key,
+                        fmt::format("{} is provided by the sandbox, not the rootfs", reserved)));
             }
             file.path = normal;
             have_path = true;
@@ -191,7 +191,8 @@ Result<void> set_key(Ctx& ctx, const std::string& key, const toml::node& node) {
         }
         for (const std::string& component : *list) {
             if (!is_token(component, "-"))
-                return fail(ctx.bad(node, key, fmt::format("\"{}\" is not a component", component)));
+                return fail(
+                    ctx.bad(node, key, fmt::format("\"{}\" is not a component", component)));
         }
         r.components = std::move(*list);
         return {};
@@ -209,17 +210,18 @@ Result<void> set_key(Ctx& ctx, const std::string& key, const toml::node& node) {
     } else if (key == "variant") {
         if (std::none_of(std::begin(kVariants), std::end(kVariants),
                          [&](const char* v) { return *text == v; }))
-            return fail(ctx.bad(
-                node, key,
-                fmt::format("expected one of essential, apt, required, minbase, buildd, "
-                            "important, standard (got \"{}\")",
-                            *text)));
+            return fail(
+                ctx.bad(node, key,
+                        fmt::format("expected one of essential, apt, required, minbase, buildd, "
+                                    "important, standard (got \"{}\")",
+                                    *text)));
         r.variant = std::move(*text);
     } else if (key == "mirror") {
         // A URL or apt source line, passed to mmdebstrap as one argument; never an option.
         if (!text->empty() && text->front() == '-')
-            return fail(ctx.bad(node, key, "expected a mirror URL such as "
-                                           "\"http://deb.debian.org/debian\""));
+            return fail(ctx.bad(node, key,
+                                "expected a mirror URL such as "
+                                "\"http://deb.debian.org/debian\""));
         r.mirror = std::move(*text);
     }
     return {};
@@ -277,9 +279,9 @@ Result<Recipe> parse_recipe(std::string_view text, const std::string& file) {
 }
 
 Result<Recipe> load_recipe(std::string_view name_or_path, const std::vector<fs::path>& dirs) {
-    const bool is_path = name_or_path.find('/') != std::string_view::npos ||
-                         (name_or_path.size() > 5 &&
-                          name_or_path.substr(name_or_path.size() - 5) == ".toml");
+    const bool is_path =
+        name_or_path.find('/') != std::string_view::npos ||
+        (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
     fs::path file;
     if (is_path) {
         file = fs::path(name_or_path);
@@ -303,8 +305,8 @@ Result<Recipe> load_recipe(std::string_view name_or_path, const std::vector<fs::
     }
     auto text = util::read_small_file(file, kMaxRecipeBytes);
     if (!text) {
-        return fail(Error::profile(file.string(), 0, {},
-                                   "cannot read recipe: " + text.error().message()));
+        return fail(
+            Error::profile(file.string(), 0, {}, "cannot read recipe: " + text.error().message()));
     }
     return parse_recipe(*text, file.string());
 }

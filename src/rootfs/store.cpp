@@ -49,7 +49,8 @@ Result<Manifest> parse_manifest(const std::string& text) {
         m.size_bytes = j.at("size_bytes").get<std::uint64_t>();
         m.nsbox_version = j.at("nsbox_version").get<std::string>();
         for (const json& p : j.at("packages"))
-            m.packages.push_back({p.at("name").get<std::string>(), p.at("version").get<std::string>()});
+            m.packages.push_back(
+                {p.at("name").get<std::string>(), p.at("version").get<std::string>()});
         if (m.id.empty()) return fail(Error::usage("empty build id"));
         return m;
     } catch (const json::exception& e) {  // nlohmann throws; this edge converts
@@ -61,7 +62,8 @@ Result<Manifest> parse_manifest(const std::string& text) {
 void collect_entry(const fs::path& path) {
     auto lock = lock_dir(path, true, true);
     if (!lock || !*lock) return;
-    if (auto r = remove_tree(path); !r) log::debug("cannot remove {}: {}", path.string(), r.error().message());
+    if (auto r = remove_tree(path); !r)
+        log::debug("cannot remove {}: {}", path.string(), r.error().message());
 }
 
 // Layers whose base is gone or was rebuilt (another id) serve nothing.
@@ -80,6 +82,23 @@ bool stale_layer(const fs::path& layer, const fs::path& store) {
     } catch (const json::exception&) {
         return true;
     }
+}
+
+// Requirements layers per base name, from layers/*/layer.json.
+std::map<std::string, int> layer_counts(const fs::path& store) {
+    std::map<std::string, int> counts;
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(store / kLayersDir, ec)) {
+        if (entry.path().filename().string().front() == '.') continue;
+        auto text = util::read_small_file(entry.path() / kLayerFile, kMaxManifestBytes);
+        if (!text) continue;
+        try {
+            ++counts[json::parse(*text).at("base").at("name").get<std::string>()];
+        } catch (const json::exception&) {  // a damaged layer is garbage: not counted
+            continue;
+        }
+    }
+    return counts;
 }
 
 }  // namespace
@@ -138,7 +157,8 @@ Result<void> ensure_store(const fs::path& store) {
 Result<BuildDir> make_build_dir(const fs::path& parent) {
     std::string pattern = (parent / (std::string(kBuildPrefix) + "XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr)
-        return fail(Error::from_errno(Step::kRootfs, "create a build directory in " + parent.string()));
+        return fail(
+            Error::from_errno(Step::kRootfs, "create a build directory in " + parent.string()));
     BuildDir dir{pattern, {}};
     // mkdtemp's 0700 would keep out a rootless build's own root (a subordinate id), which
     // must reach the tree it fills below, and the runs of other users of root's store.
@@ -162,13 +182,14 @@ Result<void> publish(const fs::path& build, const fs::path& dest) {
     if (::renameat2(AT_FDCWD, build.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) == 0)
         return {};
     if (errno != EEXIST)
-        return fail(Error::from_errno(Step::kRootfs, "rename " + build.string() + " to " + dest.string()));
+        return fail(
+            Error::from_errno(Step::kRootfs, "rename " + build.string() + " to " + dest.string()));
     if (::renameat2(AT_FDCWD, build.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0)
         return fail(Error::from_errno(Step::kRootfs, "replace " + dest.string()));
     // `build` now names the replaced tree: out of the way first, then gone unless in use.
-    const fs::path old = dest.parent_path() /
-                         (std::string(kOldPrefix) + build.filename().string().substr(
-                                                        std::string(kBuildPrefix).size()));
+    const fs::path old =
+        dest.parent_path() / (std::string(kOldPrefix) +
+                              build.filename().string().substr(std::string(kBuildPrefix).size()));
     if (::rename(build.c_str(), old.c_str()) != 0) {
         log::warn("could not set the replaced {} aside: {}", dest.string(), std::strerror(errno));
         return {};
@@ -190,14 +211,14 @@ Result<void> remove_tree(const fs::path& tree) {
         return inner ? 1 : 0;
     });
     if (!status) return fail(status.error());
-    if (*status != 0)
-        return fail(Error::system(Step::kRootfs, EACCES, "remove " + tree.string()));
+    if (*status != 0) return fail(Error::system(Step::kRootfs, EACCES, "remove " + tree.string()));
     return {};
 }
 
 Result<Installed> read_installed(const fs::path& dir, const std::string& name) {
     auto text = util::read_small_file(dir / kManifestFile, kMaxManifestBytes);
-    if (!text) return fail(Error::usage(fmt::format("{}: {}", kManifestFile, text.error().message())));
+    if (!text)
+        return fail(Error::usage(fmt::format("{}: {}", kManifestFile, text.error().message())));
     auto manifest = parse_manifest(*text);
     if (!manifest)
         return fail(Error::usage(fmt::format("{}: {}", kManifestFile, manifest.error().what)));
@@ -236,9 +257,9 @@ Result<Installed> find_installed(std::string_view name, const std::vector<fs::pa
         }
         searched += (searched.empty() ? "" : ", ") + store.string();
     }
-    return fail(Error::usage(fmt::format(
-        "no rootfs named \"{}\" (looked in {}): build it with nsbox rootfs build {}", wanted,
-        searched.empty() ? "no store: HOME is not set" : searched, wanted)));
+    return fail(Error::usage(
+        fmt::format("no rootfs named \"{}\" (looked in {}): build it with nsbox rootfs build {}",
+                    wanted, searched.empty() ? "no store: HOME is not set" : searched, wanted)));
 }
 
 Result<Listing> list_installed(const fs::path& store) {
@@ -253,6 +274,7 @@ Result<Listing> list_installed(const fs::path& store) {
     }
     if (ec) return fail(Error::system(Step::kRootfs, ec.value(), "read " + store.string()));
     std::sort(names.begin(), names.end());
+    listing.layer_counts = layer_counts(store);
     for (const std::string& name : names) {
         auto installed = read_installed(store / name, name);
         if (installed) {
@@ -269,19 +291,18 @@ void collect_garbage(const fs::path& store) {
     for (const fs::path& dir : {store, store / kLayersDir}) {
         for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
             const std::string name = entry.path().filename().string();
-            if (starts_with(name, kBuildPrefix) || starts_with(name, kOldPrefix)) {
-                collect_entry(entry.path());
-            } else if (dir != store && name.front() != '.' && entry.is_directory(ec) &&
-                       stale_layer(entry.path(), store)) {
-                collect_entry(entry.path());
-            }
+            const bool debris = starts_with(name, kBuildPrefix) || starts_with(name, kOldPrefix);
+            const bool stale_layer_dir = !debris && dir != store && name.front() != '.' &&
+                                         entry.is_directory(ec) && stale_layer(entry.path(), store);
+            if (debris || stale_layer_dir) collect_entry(entry.path());
         }
     }
 }
 
 std::string manifest_json(const Manifest& m) {
     json packages = json::array();
-    for (const Package& p : m.packages) packages.push_back({{"name", p.name}, {"version", p.version}});
+    for (const Package& p : m.packages)
+        packages.push_back({{"name", p.name}, {"version", p.version}});
     const json j = {
         {"name", m.name},
         {"id", m.id},

@@ -25,7 +25,7 @@ constexpr unsigned long kIdsNeeded = 65536;
 std::string user_name(uid_t uid) {
     std::ifstream in("/etc/passwd");
     std::string line;
-    const std::string id = std::to_string(uid);
+    std::string id = std::to_string(uid);
     while (std::getline(in, line)) {
         const auto first = line.find(':');
         const auto second = line.find(':', first == std::string::npos ? first : first + 1);

@@ -43,13 +43,15 @@ std::string Origin::describe() const {
 std::string render_spec(const Spec& spec) {
     std::string out = fmt::format("# profile {} ({})\n", spec.profile_name, spec.profile_path);
     line(out, "sandbox.rootfs",
-         quoted(spec.rootfs_name.empty() ? spec.rootfs.value
-                                         : fmt::format("{} ({})", spec.rootfs_name, spec.rootfs.value)),
+         quoted(spec.rootfs_name.empty()
+                    ? spec.rootfs.value
+                    : fmt::format("{} ({})", spec.rootfs_name, spec.rootfs.value)),
          spec.rootfs.origin);
     if (spec.requirements) {
         const RequirementsSpec& req = *spec.requirements;
         line(out, "requirements.file", quoted(req.file), req.origin);
-        if (!req.find_links.empty()) line(out, "requirements.find_links", quoted(req.find_links), req.origin);
+        if (!req.find_links.empty())
+            line(out, "requirements.find_links", quoted(req.find_links), req.origin);
         line(out, "requirements.no_index", req.no_index ? "true" : "false", req.origin);
     }
     line(out, "sandbox.hostname", quoted(spec.hostname.value), spec.hostname.origin);

@@ -118,9 +118,9 @@ Handler rootfs_handler() {
             return fail(bad(ctx, node, key,
                             "expected \"host\", a rootfs name or a directory (with a '/')"));
         // A name stays a name (looked up in the store); a directory is relative to this file.
-        const std::string value =
-            *text == "host" || rootfs::names_stored_rootfs(*text) ? *text
-                                                                  : absolute_from(ctx, *text);
+        const std::string value = *text == "host" || rootfs::names_stored_rootfs(*text)
+                                      ? *text
+                                      : absolute_from(ctx, *text);
         ctx.profile.settings.rootfs =
             Sourced<std::string>{value, Origin::profile(ctx.file, line_of(node))};
         return {};
@@ -177,8 +177,8 @@ Handler path_setting(std::optional<Sourced<std::string>> Settings::*field) {
         auto text = get_string(ctx, node, key);
         if (!text) return fail(text.error());
         if (text->empty()) return fail(bad(ctx, node, key, "expected a path"));
-        ctx.profile.settings.*field =
-            Sourced<std::string>{absolute_from(ctx, *text), Origin::profile(ctx.file, line_of(node))};
+        ctx.profile.settings.*field = Sourced<std::string>{
+            absolute_from(ctx, *text), Origin::profile(ctx.file, line_of(node))};
         return {};
     };
 }

@@ -340,8 +340,14 @@ Result<void> resolve_rootfs(Spec& spec, const Settings& settings, const HostCont
     const Origin& origin = spec.rootfs.origin;
     if (rootfs::names_stored_rootfs(spec.rootfs.value)) {
         auto installed = rootfs::find_installed(spec.rootfs.value, rootfs::store_search_dirs());
-        if (!installed)
-            return fail(setting_error(origin, "sandbox.rootfs", "--rootfs", installed.error().what));
+        if (!installed) {
+            std::string what = installed.error().what;
+            std::error_code ec;
+            if (origin.kind == OriginKind::kCli &&
+                fs::is_directory(absolute(spec.rootfs.value, host.cwd), ec))
+                what += fmt::format(" (for the directory here, write ./{})", spec.rootfs.value);
+            return fail(setting_error(origin, "sandbox.rootfs", "--rootfs", what));
+        }
         spec.rootfs_name = spec.rootfs.value;
         spec.rootfs_entry = installed->dir.string();
         spec.rootfs.value = installed->root.string();
@@ -378,9 +384,9 @@ Result<void> resolve_rootfs(Spec& spec, const Settings& settings, const HostCont
     }
     req.file = real.string();
     if (settings.find_links) {
-        auto dir = canonical_dir(absolute(settings.find_links->value, host.cwd),
-                                 settings.find_links->origin, "requirements.find_links",
-                                 "--find-links");
+        auto dir =
+            canonical_dir(absolute(settings.find_links->value, host.cwd),
+                          settings.find_links->origin, "requirements.find_links", "--find-links");
         if (!dir) return fail(dir.error());
         req.find_links = *dir;
     }

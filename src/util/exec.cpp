@@ -15,8 +15,6 @@
 #include <cstring>
 #include <sstream>
 
-extern char** environ;
-
 namespace nsbox::util {
 namespace {
 
@@ -79,6 +77,7 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const std::vector<std:
     if (program.empty())
         return fail(Error::not_found(Step::kRootfs, argv.front() + ": not found in PATH"));
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     std::vector<char*> envp;
@@ -142,7 +141,7 @@ std::string find_program(std::string_view name) {
     std::string dir;
     while (std::getline(dirs, dir, ':')) {
         if (dir.empty() || dir.front() != '/') continue;  // never the current directory
-        const std::string candidate = dir + "/" + std::string(name);
+        std::string candidate = dir + "/" + std::string(name);
         if (executable(candidate)) return candidate;
     }
     return {};
@@ -175,7 +174,7 @@ Result<Interruptible> run_interruptible(const std::vector<std::string>& argv,
             break;
         }
         if (done < 0 && errno != EINTR) return fail(Error::from_errno(Step::kRootfs, "waitpid"));
-        const timespec tick{0, 200 * 1000 * 1000};
+        const timespec tick{0, 200L * 1000 * 1000};
         const int sig = ::sigtimedwait(&blocked.set(), nullptr, &tick);
         if (sig > 0 && sig != SIGCHLD && result.stopped_by == 0) {
             result.stopped_by = sig;

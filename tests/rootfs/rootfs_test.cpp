@@ -87,7 +87,9 @@ bool has_prefix(const std::vector<std::string>& names, const std::string& prefix
 // The JSON report `--report -` prints after the payload's output.
 nlohmann::json last_report(const std::string& out) {
     const auto at = out.rfind("\n{\n");
-    const std::size_t start = at != std::string::npos ? at + 1 : out.rfind("{\n", 0) == 0 ? 0 : out.size();
+    const std::size_t start = at != std::string::npos    ? at + 1
+                              : out.rfind("{\n", 0) == 0 ? 0
+                                                         : out.size();
     return nlohmann::json::parse(out.substr(start), nullptr, false);
 }
 
@@ -107,11 +109,12 @@ class RootfsTest : public ::testing::Test {
         build_store_ = temp_->path() / "build store, with comma";
         store_ = temp_->path() / "store, with comma:and colon";
         const auto started = std::chrono::steady_clock::now();
-        build_ = new RunOutput(run_nsbox({"rootfs", "build", recipe().string()}, build_settings(900s)));
+        build_ =
+            new RunOutput(run_nsbox({"rootfs", "build", recipe().string()}, build_settings(900s)));
         // The store is plain directories: it can move, and its rootfs with it.
         fs::rename(build_store_, store_);
-        build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                             .count();
+        build_seconds_ =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::fprintf(stderr, "[rootfs] build of %s took %.1f s (exit %d)\n", kName, build_seconds_,
                      build_->exit_code);
     }
@@ -186,7 +189,8 @@ TEST_F(RootfsTest, BuildRecordsAManifestAndLeavesNothingElse) {
     EXPECT_EQ(manifest["id"].get<std::string>().size(), 32U);
     bool numpy = false;
     for (const auto& package : manifest["packages"])
-        numpy |= package["name"] == "python3-numpy" && !package["version"].get<std::string>().empty();
+        numpy |=
+            package["name"] == "python3-numpy" && !package["version"].get<std::string>().empty();
     EXPECT_TRUE(numpy) << manifest["packages"].dump();
     // Only the finished tree: no build directory, no mmdebstrap temporary files.
     const auto entries = entries_of(store_);
@@ -209,21 +213,21 @@ TEST_F(RootfsTest, ListAndPathNameTheBuild) {
 }
 
 TEST_F(RootfsTest, PythonAndNumpyRunInTheReadOnlyRootfs) {
-    const RunOutput out = nsbox(run_in_rootfs(
-        {"--report", "-", "--", "python3", "-c",
-         "import numpy, os, sys\n"
-         "print(int(numpy.linalg.inv(numpy.eye(3) * 2).trace() * 2))\n"
-         "print(open('/etc/nsbox-test/marker.txt').read().strip())\n"
-         "try:\n"
-         "    open('/etc/nsbox-test/private.txt').read()\n"
-         "except OSError as e:\n"
-         "    print('private:', e.strerror)\n"
-         "for path in ('/usr/lib/nsbox-write-test', '/etc/nsbox-write-test'):\n"
-         "    try:\n"
-         "        open(path, 'w')\n"
-         "        print('wrote', path)\n"
-         "    except OSError as e:\n"
-         "        print(path, e.strerror)\n"}));
+    const RunOutput out =
+        nsbox(run_in_rootfs({"--report", "-", "--", "python3", "-c",
+                             "import numpy, os, sys\n"
+                             "print(int(numpy.linalg.inv(numpy.eye(3) * 2).trace() * 2))\n"
+                             "print(open('/etc/nsbox-test/marker.txt').read().strip())\n"
+                             "try:\n"
+                             "    open('/etc/nsbox-test/private.txt').read()\n"
+                             "except OSError as e:\n"
+                             "    print('private:', e.strerror)\n"
+                             "for path in ('/usr/lib/nsbox-write-test', '/etc/nsbox-write-test'):\n"
+                             "    try:\n"
+                             "        open(path, 'w')\n"
+                             "        print('wrote', path)\n"
+                             "    except OSError as e:\n"
+                             "        print(path, e.strerror)\n"}));
     ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
     const auto lines = lines_of(out.stdout_text);
     ASSERT_GE(lines.size(), 5U) << out.stdout_text;
@@ -255,10 +259,15 @@ TEST_F(RootfsTest, RequirementsLayerIsBuiltOnceThenReused) {
                   "import greeting, shutil\n"
                   "print(greeting.hello('layer'), greeting.VERSION)\n"
                   "print(shutil.which('greet'))\n");
-    const std::vector<std::string> flags = {
-        "run", "--rootfs", kName, "--requirements", (project.path() / "requirements.txt").string(),
-        "--find-links", (project.path() / "wheels").string(), "--no-index",
-        (project.path() / "run.py").string()};
+    const std::vector<std::string> flags = {"run",
+                                            "--rootfs",
+                                            kName,
+                                            "--requirements",
+                                            (project.path() / "requirements.txt").string(),
+                                            "--find-links",
+                                            (project.path() / "wheels").string(),
+                                            "--no-index",
+                                            (project.path() / "run.py").string()};
     const auto before = layer_dirs();
     const RunOutput first = nsbox(flags);
     ASSERT_EQ(first.exit_code, 0) << first.stderr_text;
@@ -270,7 +279,8 @@ TEST_F(RootfsTest, RequirementsLayerIsBuiltOnceThenReused) {
     ASSERT_EQ(second.exit_code, 0) << second.stderr_text;
     EXPECT_EQ(second.stdout_text, first.stdout_text);
     EXPECT_EQ(second.stderr_text.find("layer"), std::string::npos)
-        << "the second run reuses the layer:\n" << second.stderr_text;
+        << "the second run reuses the layer:\n"
+        << second.stderr_text;
     EXPECT_EQ(layer_dirs(), after);
     // The layer records what pip installed, over which build.
     std::string fresh;
@@ -296,17 +306,16 @@ TEST_F(RootfsTest, ChangedRequirementsGetANewLayerAndTheScriptNoNetwork) {
     make_wheel(project.path() / "wheels", "2.0");
     project.write("requirements.txt", "greeting==2.0\n");
     const auto before = layer_dirs();
-    const RunOutput out = nsbox(
-        {"run", "-q", "--rootfs", kName, "--requirements",
-         (project.path() / "requirements.txt").string(), "--find-links",
-         (project.path() / "wheels").string(), "--no-index", "--report", "-", "--", "python3",
-         "-c",
-         "import greeting, socket\n"
-         "print(greeting.VERSION)\n"
-         "try:\n"
-         "    socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
-         "except OSError as e:\n"
-         "    print('no network:', e.strerror)\n"});
+    const RunOutput out = nsbox({"run", "-q", "--rootfs", kName, "--requirements",
+                                 (project.path() / "requirements.txt").string(), "--find-links",
+                                 (project.path() / "wheels").string(), "--no-index", "--report",
+                                 "-", "--", "python3", "-c",
+                                 "import greeting, socket\n"
+                                 "print(greeting.VERSION)\n"
+                                 "try:\n"
+                                 "    socket.create_connection(('192.0.2.1', 80), timeout=2)\n"
+                                 "except OSError as e:\n"
+                                 "    print('no network:', e.strerror)\n"});
     ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
     const auto lines = lines_of(out.stdout_text);
     ASSERT_GE(lines.size(), 2U);
@@ -357,7 +366,8 @@ TEST_F(RootfsTest, MissingDamagedOrUnsuitableRootfsIsOneClearLine) {
     EXPECT_EQ(lines_of(host.stderr_text).size(), 1U) << host.stderr_text;
     EXPECT_NE(host.stderr_text.find("--requirements"), std::string::npos) << host.stderr_text;
 
-    const RunOutput no_file = nsbox(run_in_rootfs({"--requirements", "/nonexistent.txt", "--", "true"}));
+    const RunOutput no_file =
+        nsbox(run_in_rootfs({"--requirements", "/nonexistent.txt", "--", "true"}));
     EXPECT_EQ(no_file.exit_code, 125);
     EXPECT_NE(no_file.stderr_text.find("/nonexistent.txt"), std::string::npos);
 }
@@ -396,7 +406,8 @@ TEST_F(RootfsTest, InterruptedBuildLeavesNothing) {
     ASSERT_TRUE(wait_until(
         [&] {
             for (const std::string& name : entries_of(build_store_))
-                if (name.rfind(".build-", 0) == 0 && fs::exists(build_store_ / name / "root")) return true;
+                if (name.rfind(".build-", 0) == 0 && fs::exists(build_store_ / name / "root"))
+                    return true;
             return false;
         },
         120s));
@@ -417,7 +428,8 @@ TEST_F(RootfsTest, KilledBuildIsCollectedByTheNextCommand) {
     ASSERT_TRUE(wait_until(
         [&] {
             for (const std::string& name : entries_of(build_store_))
-                if (name.rfind(".build-", 0) == 0 && fs::exists(build_store_ / name / "root")) return true;
+                if (name.rfind(".build-", 0) == 0 && fs::exists(build_store_ / name / "root"))
+                    return true;
             return false;
         },
         120s));
@@ -425,8 +437,8 @@ TEST_F(RootfsTest, KilledBuildIsCollectedByTheNextCommand) {
     build.send_signal(SIGKILL);
     build.finish();
     // mmdebstrap learns of nsbox's death (parent-death signal) and stops.
-    EXPECT_TRUE(wait_until([&] { return processes_with(build_store_.string() + "/.build-").empty(); },
-                           60s));
+    EXPECT_TRUE(wait_until(
+        [&] { return processes_with(build_store_.string() + "/.build-").empty(); }, 60s));
     const RunOutput list = run_nsbox({"rootfs", "list"}, build_settings(60s));
     EXPECT_EQ(list.exit_code, 0) << list.stderr_text;
     const auto entries = entries_of(build_store_);
@@ -439,8 +451,8 @@ TEST_F(RootfsTest, BadRecipeIsOneLineNamingFileLineAndKey) {
     dir.write("bad.toml", "suite = \"bookworm\"\npackages = [\"python3\"]\nvariantt = \"apt\"\n");
     const RunOutput out = nsbox({"rootfs", "build", (dir.path() / "bad.toml").string()});
     EXPECT_EQ(out.exit_code, 125);
-    EXPECT_EQ(out.stderr_text, "nsbox: " + (dir.path() / "bad.toml").string() +
-                                   ":3: variantt: unknown key\n");
+    EXPECT_EQ(out.stderr_text,
+              "nsbox: " + (dir.path() / "bad.toml").string() + ":3: variantt: unknown key\n");
     const RunOutput missing = nsbox({"rootfs", "build", "no-such-recipe"});
     EXPECT_EQ(missing.exit_code, 125);
     EXPECT_NE(missing.stderr_text.find("not found"), std::string::npos);

@@ -2,6 +2,8 @@
 // manifests, requirements-layer keys, subordinate-id ranges, the overlay the mount planner
 // builds for a layer, and validation of --rootfs NAME / --requirements. No build runs here
 // (tests/rootfs does real builds).
+#include "nsbox/rootfs.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -9,7 +11,7 @@
 #include <filesystem>
 
 #include "ns/mount_plan.hpp"
-#include "nsbox/rootfs.hpp"
+#include "nsbox/profile.hpp"
 #include "nsbox/validate.hpp"
 #include "rootfs/store.hpp"
 #include "rootfs/subids.hpp"
@@ -223,9 +225,8 @@ TEST(Store, ManifestRoundTripsAndDamageIsNamed) {
 
     auto missing = rootfs::find_installed("absent", {tmp.path()});
     ASSERT_FALSE(missing);
-    EXPECT_EQ(missing.error().line(),
-              "nsbox: no rootfs named \"absent\" (looked in " + tmp.str() +
-                  "): build it with nsbox rootfs build absent");
+    EXPECT_EQ(missing.error().line(), "nsbox: no rootfs named \"absent\" (looked in " + tmp.str() +
+                                          "): build it with nsbox rootfs build absent");
     auto listing = rootfs::list_installed(tmp.path());
     ASSERT_TRUE(listing);
     EXPECT_TRUE(listing->rootfs.empty());
@@ -294,8 +295,8 @@ TEST(Layer, OverlayOverTheRootfsDirectoryEscapesItsPaths) {
                        {"usr", ns::RootEntry::Type::kDir, {}}};
     in.layers = {{"/store, a/layers/k:1/root", {"usr"}}};
     const std::vector<ns::MountOp> ops = ns::plan_mounts(in);
-    const auto usr = std::find_if(ops.begin(), ops.end(),
-                                  [](const ns::MountOp& op) { return op.target == "/newroot/usr"; });
+    const auto usr = std::find_if(
+        ops.begin(), ops.end(), [](const ns::MountOp& op) { return op.target == "/newroot/usr"; });
     ASSERT_NE(usr, ops.end());
     EXPECT_EQ(usr->kind, ns::MountKind::kOverlay);
     EXPECT_EQ(usr->data,
@@ -304,8 +305,8 @@ TEST(Layer, OverlayOverTheRootfsDirectoryEscapesItsPaths) {
     EXPECT_NE(usr->flags & MS_RDONLY, 0U);
     EXPECT_NE(usr->flags & MS_NOSUID, 0U);
     // A directory the layer does not have stays a plain read-only bind.
-    const auto opt = std::find_if(ops.begin(), ops.end(),
-                                  [](const ns::MountOp& op) { return op.target == "/newroot/opt"; });
+    const auto opt = std::find_if(
+        ops.begin(), ops.end(), [](const ns::MountOp& op) { return op.target == "/newroot/opt"; });
     ASSERT_NE(opt, ops.end());
     EXPECT_EQ(opt->kind, ns::MountKind::kBind);
     EXPECT_TRUE(opt->read_only);
@@ -333,6 +334,32 @@ TEST(Subids, RangesByNameOrNumberInFileOrder) {
     EXPECT_EQ(by_uid[0].start, 300000U);
     EXPECT_TRUE(rootfs::subordinate_ranges(file, "dave", 1002).empty());
     EXPECT_TRUE(rootfs::subordinate_ranges(tmp.str("missing"), "alice", 1000).empty());
+}
+
+// ---- profiles ----
+
+TEST(RootfsProfile, NamesStayNamesAndPathsAreRelativeToTheProfile) {
+    auto profile = parse_profile(
+        "[sandbox]\nrootfs = \"python\"\n"
+        "[requirements]\nfile = \"req.txt\"\nfind_links = \"wheels\"\nno_index = true\n",
+        "/p/x.toml");
+    ASSERT_TRUE(profile) << profile.error().line();
+    const Settings& s = profile->settings;
+    EXPECT_EQ(s.rootfs->value, "python");
+    EXPECT_EQ(s.requirements_file->value, "/p/req.txt");
+    EXPECT_EQ(s.requirements_file->origin.line, 4);
+    EXPECT_EQ(s.find_links->value, "/p/wheels");
+    EXPECT_TRUE(s.no_index->value);
+    auto dir = parse_profile("[sandbox]\nrootfs = \"./tree\"\n", "/p/x.toml");
+    ASSERT_TRUE(dir);
+    EXPECT_EQ(dir->settings.rootfs->value, "/p/tree");
+    auto host = parse_profile("[sandbox]\nrootfs = \"host\"\n", "/p/x.toml");
+    ASSERT_TRUE(host);
+    EXPECT_EQ(host->settings.rootfs->value, "host");
+    auto bad = parse_profile("[requirements]\nno_index = \"yes\"\n", "/p/x.toml");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().line(),
+              "nsbox: /p/x.toml:2: requirements.no_index: expected true or false");
 }
 
 // ---- validation ----
@@ -393,9 +420,9 @@ TEST(RootfsValidation, NamesResolveInTheStoreAndRequirementsNeedOne) {
     unknown.rootfs = Sourced<std::string>{"pyhton", Origin::profile("/p/x.toml", 3)};
     auto typo = spec_with(unknown, tmp.str());
     ASSERT_FALSE(typo);
-    EXPECT_NE(typo.error().line().find(
-                  "nsbox: /p/x.toml:3: sandbox.rootfs: no rootfs named \"pyhton\""),
-              std::string::npos)
+    EXPECT_NE(
+        typo.error().line().find("nsbox: /p/x.toml:3: sandbox.rootfs: no rootfs named \"pyhton\""),
+        std::string::npos)
         << typo.error().line();
 
     Settings missing_file = cli;
