@@ -3,17 +3,21 @@
 //
 // Store layout (one per caller: $NSBOX_ROOTFS_DIR if set, else $XDG_DATA_HOME/nsbox/rootfs, or
 // /var/lib/nsbox/rootfs for root; users also find root's):
-//   NAME/manifest.json      what was built: recipe hash, packages and versions, date
-//   NAME/root/              the Debian tree mmdebstrap made (owned by subordinate ids when
+//   NAME -> .tree-ID        a symlink to the current build of NAME
+//   .tree-ID/manifest.json  what was built: recipe hash, packages and versions, date, the id
+//   .tree-ID/root/          the Debian tree mmdebstrap made (owned by subordinate ids when
 //                           built rootless; used read-only, so they show as "nobody" inside)
 //   layers/KEY/layer.json   a requirements layer: base id, requirements hash, pip's result
 //   layers/KEY/root/usr/... what pip installed (--root), an overlay lower layer at run time
-//   .build-*/, .old-*/      builds in progress and replaced trees, each guarded by a flock;
-//                           whichever of them no process holds is debris and is removed
+//   .build-*/, .old-*/      builds in progress and trees set aside, each guarded by a flock;
+//                           whichever of them no process holds is debris and is removed, as
+//                           is a .tree-* no NAME points to any more
 //
-// Every NAME/ and layers/KEY/ appears by one rename(2) of a finished tree, so a reader sees a
-// complete rootfs or none. A run holds a shared flock on what it uses; removal and rebuilds
-// take it exclusively, so a running sandbox never loses its files.
+// A tree appears by one rename(2) of a finished build and never moves after; NAME changes by
+// one atomic symlink replacement. A run holds a shared flock on the tree (and layer) it uses;
+// removal takes it exclusively and refuses while a sandbox uses it; a rebuild leaves the old
+// tree to the sandboxes still using it. Root's trees are mode 0711: users may run in them but
+// not open (and so not lock) them, so they cannot pin root's store.
 #pragma once
 
 #include <sys/types.h>

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -52,6 +53,14 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
     return out;
 }
 
+// A command for a one-line message: newlines (a multi-line `python3 -c` program) shown as \n.
+std::string one_line(const std::vector<std::string>& command) {
+    std::string out;
+    for (const char c : join(command, " "))
+        out += c == '\n' ? std::string("\\n") : std::string(1, c);
+    return out;
+}
+
 // A recipe's files reach the tree through mmdebstrap hooks, which run as root of the build's
 // namespace (a rootless build's tree belongs to subordinate ids, not to the caller).
 Result<std::vector<std::string>> file_hooks(const Recipe& recipe, const fs::path& staging) {
@@ -67,11 +76,13 @@ Result<std::vector<std::string>> file_hooks(const Recipe& recipe, const fs::path
         if (!out) return fail(Error::from_errno(Step::kRootfs, "write " + source.string()));
         // Paths are validated (absolute, normalised, no quote); single quotes keep them inert.
         const std::string parent = fs::path(file.path).parent_path().string();
-        hooks.push_back(fmt::format("--customize-hook=mkdir -p \"$1\"'{}'", parent));
+        // In the chroot: a symlink in the tree (/var/run -> /run) must resolve inside it,
+        // never to the host's directory of that name.
+        hooks.push_back(fmt::format("--customize-hook=chroot \"$1\" mkdir -p '{}'", parent));
         hooks.push_back(
             fmt::format("--customize-hook=upload '{}' '{}'", source.string(), file.path));
         hooks.push_back(
-            fmt::format("--customize-hook=chmod {:o} \"$1\"'{}'", file.mode, file.path));
+            fmt::format("--customize-hook=chroot \"$1\" chmod {:o} '{}'", file.mode, file.path));
     }
     return hooks;
 }
@@ -149,12 +160,16 @@ std::uint64_t disk_usage(const fs::path& root) {
 Result<void> run_check(const Recipe& recipe, const fs::path& build, const fs::path& root,
                        bool progress) {
     if (recipe.check.empty()) return {};
-    say(progress, "checking the new rootfs: {}", join(recipe.check, " "));
+    say(progress, "checking the new rootfs: {}", one_line(recipe.check));
     const fs::path empty = build / "check-workspace";
     std::error_code ec;
     fs::create_directory(empty, ec);
     auto profile = resolve_profile("default", profile_search_dirs());
     if (!profile) return fail(profile.error());
+    // A check is not a run of a requirements file, even when the caller's profile names one.
+    profile->settings.requirements_file.reset();
+    profile->settings.find_links.reset();
+    profile->settings.no_index.reset();
     RunRequest request;
     request.command = recipe.check;
     request.workspace = empty.string();
@@ -169,7 +184,7 @@ Result<void> run_check(const Recipe& recipe, const fs::path& build, const fs::pa
     if (result->exit_code != 0) {
         return fail(Error::usage(fmt::format(
             "the recipe's check ({}) failed with exit code {} in the new rootfs; nothing was kept",
-            join(recipe.check, " "), result->exit_code)));
+            one_line(recipe.check), result->exit_code)));
     }
     return {};
 }
@@ -219,9 +234,9 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
     }
     const bool rootless = ::geteuid() != 0;
     if (util::find_program("mmdebstrap").empty()) {
-        return fail(Error::not_found(
-            Step::kRootfs, "mmdebstrap not found: install it with apt-get install mmdebstrap" +
-                               std::string(rootless ? " uidmap" : "")));
+        return fail(
+            Error::usage("mmdebstrap not found: install it with apt-get install mmdebstrap" +
+                         std::string(rootless ? " uidmap" : "")));
     }
     if (rootless) {
         if (const std::string problem = rootless_build_problem(); !problem.empty())
@@ -248,7 +263,8 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
         if (auto r = check_traversable(store); !r) return fail(r.error());
     }
     collect_garbage(store);
-    auto dir = make_build_dir(store);
+    // 0755: a rootless build's root (a subordinate id) must pass through to the tree it fills.
+    auto dir = make_build_dir(store, 0755);
     if (!dir) return fail(dir.error());
     BuildGuard guard(std::move(*dir));
     const fs::path staging = guard.path() / "files";
@@ -309,10 +325,14 @@ Result<Installed> build(const Recipe& recipe, const BuildOptions& options) {
         !r)
         return fail(r.error());
     if (::fsync(fd->get()) != 0) return fail(Error::from_errno(Step::kRootfs, "fsync manifest"));
-    const fs::path dest = store / name;
-    if (auto r = publish(guard.path(), dest); !r) return fail(r.error());
+    // Root's trees: users pass through to run in them, but cannot open (and lock) the tree.
+    if (!rootless && ::chmod(guard.path().c_str(), 0711) != 0)
+        return fail(Error::from_errno(Step::kRootfs, "chmod " + guard.path().string()));
+    if (auto r = publish_tree(guard.path(), store, name, manifest.id); !r) return fail(r.error());
     guard.published();
-    return Installed{name, dest, dest / kRootDir, std::move(manifest)};
+    const fs::path tree = store / (std::string(kTreePrefix) + manifest.id);
+    collect_garbage(store);  // the tree this one replaced, unless a sandbox still uses it
+    return Installed{name, tree, tree / kRootDir, std::move(manifest)};
 }
 
 Result<void> remove(std::string_view name) {
@@ -325,19 +345,31 @@ Result<void> remove(std::string_view name) {
     if (!fs::exists(fs::symlink_status(dir, ec)))
         return fail(
             Error::usage(fmt::format("no rootfs named \"{}\" in {}", wanted, store.string())));
-    auto lock = lock_dir(dir, true, true);
-    if (!lock) return fail(lock.error());
-    if (!*lock) {
-        return fail(Error::usage(fmt::format(
-            "rootfs \"{}\" is in use by a running sandbox or build; try again when it has finished",
-            wanted)));
+    // A NAME links to its tree (a plain directory is an older layout, or damaged debris).
+    const bool linked = fs::is_symlink(fs::symlink_status(dir, ec));
+    const fs::path tree = linked ? fs::canonical(dir, ec) : dir;
+    std::optional<UniqueFd> lock;
+    if (!ec && fs::exists(tree, ec)) {
+        auto taken = lock_dir(tree, true, true);
+        if (!taken) return fail(taken.error());
+        if (!*taken) {
+            return fail(Error::usage(fmt::format(
+                "rootfs \"{}\" is in use by a running sandbox or build; try again when it has "
+                "finished",
+                wanted)));
+        }
+        lock = std::move(*taken);
     }
-    // Out of the store's namespace first: a crash midway leaves debris, never a broken NAME.
-    const fs::path old =
-        store / (std::string(kOldPrefix) + wanted + "-" + random_id().substr(0, 8));
-    if (::rename(dir.c_str(), old.c_str()) != 0)
-        return fail(Error::from_errno(Step::kRootfs, "rename " + dir.string()));
-    if (auto r = remove_tree(old); !r) return fail(r.error());
+    if (linked && ::unlink(dir.c_str()) != 0)
+        return fail(Error::from_errno(Step::kRootfs, "remove " + dir.string()));
+    if (lock) {
+        // Out of the store's namespace first: a crash midway leaves debris, never a broken NAME.
+        const fs::path old =
+            store / (std::string(kOldPrefix) + wanted + "-" + random_id().substr(0, 8));
+        if (::rename(tree.c_str(), old.c_str()) != 0)
+            return fail(Error::from_errno(Step::kRootfs, "rename " + tree.string()));
+        if (auto r = remove_tree(old); !r) return fail(r.error());
+    }
     collect_garbage(store);  // its requirements layers are now stale
     return {};
 }

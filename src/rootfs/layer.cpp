@@ -8,6 +8,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "nsbox/launcher.hpp"
@@ -30,6 +33,17 @@ constexpr uid_t kOverflowId = 65534;  // the host id root's sandbox user runs as
 constexpr int kLockAttempts = 3;
 constexpr const char* kLayerMount = "/layer";
 constexpr const char* kWheelsMount = "/wheels";
+// pip's index settings (profiles/requirements.toml passes them): part of a layer's key.
+constexpr const char* kPipIndexVariables[] = {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
+                                              "PIP_TRUSTED_HOST", "PIP_FIND_LINKS"};
+
+// The internal sandboxes (pip's, a build's check) are not runs of a requirements file, even
+// when the caller's profiles name one.
+void without_requirements(Settings& settings) {
+    settings.requirements_file.reset();
+    settings.find_links.reset();
+    settings.no_index.reset();
+}
 
 HostContext caller_context() {
     HostContext host;
@@ -49,6 +63,11 @@ HostContext caller_context() {
 Result<Installed> lock_base(Spec& spec, Lease& lease) {
     for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
         auto lock = lock_dir(spec.rootfs_entry, false, false);
+        if (!lock && lock.error().sys_errno == EACCES) {
+            // Root's tree (0711): runnable, not lockable by users, so that no user can pin it.
+            auto installed = read_installed(spec.rootfs_entry, spec.rootfs_name);
+            if (installed) return installed;
+        }
         if (lock) {
             struct stat held {};
             struct stat named {};
@@ -143,6 +162,7 @@ Result<void> run_pip(const Installed& base, const RequirementsSpec& req,
                      const fs::path& layer_root) {
     auto profile = resolve_profile("requirements", profile_search_dirs());
     if (!profile) return fail(profile.error());
+    without_requirements(profile->settings);
     RunRequest request;
     request.command = pip_command(req);
     request.workspace = fs::path(req.file).parent_path().string();
@@ -166,6 +186,8 @@ Result<void> run_pip(const Installed& base, const RequirementsSpec& req,
     return {};
 }
 
+Result<UniqueFd> lock_existing(const fs::path& dir);
+
 Result<Layer> build_layer(const Installed& base, const RequirementsSpec& req,
                           const std::string& requirements_text, const std::string& key,
                           const fs::path& layers, UniqueFd& lock) {
@@ -176,7 +198,9 @@ Result<Layer> build_layer(const Installed& base, const RequirementsSpec& req,
             "with: add python3-pip to its recipe's packages and rebuild it",
             base.name)));
     }
-    auto dir = make_build_dir(layers);
+    // 0700: while pip runs, the tree below belongs to the sandbox user (for root, host id
+    // 65534, which other host processes may run as): nobody else may reach it.
+    auto dir = make_build_dir(layers, 0700);
     if (!dir) return fail(dir.error());
     const fs::path build = dir->path;
     struct Cleanup {
@@ -222,7 +246,15 @@ Result<Layer> build_layer(const Installed& base, const RequirementsSpec& req,
         !r)
         return fail(r.error());
     const fs::path dest = layers / key;
-    if (auto r = publish(build, dest); !r) return fail(r.error());
+    if (auto r = publish_layer(build, dest); !r) {
+        // Built meanwhile by a builder whose key lock was collected under it: use that one.
+        if (r.error().sys_errno != EEXIST && r.error().sys_errno != ENOTEMPTY)
+            return fail(r.error());
+        auto existing = lock_existing(dest);
+        if (!existing || !*existing) return fail(r.error());
+        lock = std::move(*existing);
+        return Layer{key, dest, dest / kRootDir, false, took};
+    }
     cleanup.keep = true;
     // The build's exclusive lock now guards `dest`: turned shared, it is the run's lease.
     if (::flock(dir->lock.get(), LOCK_SH) != 0)
@@ -250,10 +282,15 @@ Result<Layer> ensure_layer(const Installed& base, const RequirementsSpec& req, L
             fmt::format("requirements file {}: {}", req.file, text.error().message())));
     }
     const std::string key = layer_key(base.manifest, *text, req);
-    if (auto r = ensure_store(own_store_dir() / kLayersDir); !r) return fail(r.error());
+    const fs::path store = own_store_dir();
+    if (store.empty()) {
+        return fail(Error::usage(
+            "no place for requirements layers: set HOME or NSBOX_ROOTFS_DIR to an absolute path"));
+    }
+    if (auto r = ensure_store(store / kLayersDir); !r) return fail(r.error());
     // Canonical, as the base is: the mount plan resolves it in the staging view.
     std::error_code ec;
-    const fs::path layers = fs::canonical(own_store_dir() / kLayersDir, ec);
+    const fs::path layers = fs::canonical(store / kLayersDir, ec);
     if (ec) return fail(Error::system(Step::kRootfs, ec.value(), "resolve the layer store"));
     const fs::path dir = layers / key;
     auto existing = lock_existing(dir);
@@ -263,7 +300,7 @@ Result<Layer> ensure_layer(const Installed& base, const RequirementsSpec& req, L
         return Layer{key, dir, dir / kRootDir, false, {}};
     }
     // One builder per key: others wait here, then find the layer built.
-    const fs::path key_lock = layers / (".lock-" + key);
+    const fs::path key_lock = layers / (kLockPrefix + key);
     auto lock_fd =
         util::open_fd(key_lock.string(), O_RDWR | O_CREAT | O_CLOEXEC, Step::kRootfs, 0644);
     if (!lock_fd) return fail(lock_fd.error());
@@ -287,17 +324,28 @@ Result<Layer> ensure_layer(const Installed& base, const RequirementsSpec& req, L
     return layer;
 }
 
-// What a --find-links directory offers: its files' names (which carry name, version and tags)
-// and sizes, not its path, so that the same wheels in another (or a fresh temporary)
-// directory reuse the layer, and a rebuilt wheel of another size does not.
+// What a --find-links directory offers, not where it is (the same wheels in another, or a
+// fresh temporary, directory reuse the layer): each file's name (which carries name, version
+// and tags), size, and a hash of its last 64 KiB, where a wheel (a zip) keeps its central
+// directory with every member's CRC: a rebuilt wheel differs there even at the same size, and
+// a large wheelhouse costs one small read per file, not a full hash.
 std::string wheelhouse_fingerprint(const std::string& dir) {
     if (dir.empty()) return {};
+    constexpr std::size_t kTail = 64U << 10;
     std::vector<std::string> lines;
     std::error_code ec;
     for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
         std::error_code inner;
-        const auto size = entry.is_regular_file(inner) ? entry.file_size(inner) : 0;
-        lines.push_back(fmt::format("{} {}", entry.path().filename().string(), size));
+        if (!entry.is_regular_file(inner)) continue;
+        const auto size = entry.file_size(inner);
+        std::string tail;
+        if (std::ifstream in(entry.path(), std::ios::binary); in) {
+            const auto skip = size > kTail ? size - kTail : 0;
+            in.seekg(static_cast<std::streamoff>(skip));
+            tail.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        }
+        lines.push_back(fmt::format("{} {} {}", entry.path().filename().string(), size,
+                                    util::sha256_hex(tail)));
     }
     std::sort(lines.begin(), lines.end());
     std::string out;
@@ -320,6 +368,11 @@ std::string layer_key(const Manifest& base, std::string_view requirements_text,
     field(requirements.find_links.empty() ? "no-find-links" : "find-links");
     field(wheelhouse_fingerprint(requirements.find_links));
     field(requirements.no_index ? "no-index" : "index");
+    // Where pip looks: the index settings the requirements profile passes in.
+    for (const char* name : kPipIndexVariables) {
+        const char* value = std::getenv(name);
+        field(value ? value : "");
+    }
     return util::sha256_hex(material);
 }
 

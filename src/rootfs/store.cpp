@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "nsbox/launcher.hpp"
 #include "rootfs/subids.hpp"
@@ -66,6 +67,18 @@ void collect_entry(const fs::path& path) {
         log::debug("cannot remove {}: {}", path.string(), r.error().message());
 }
 
+// A layer's build lock, once its layer is gone and no builder holds it. A builder that opened
+// it just before the unlink builds under a lock no newcomer shares; publication refuses to
+// replace a layer, so two such builds of one key cost time, never a layer in use.
+void collect_key_lock(const fs::path& lock_file, const fs::path& layer) {
+    std::error_code ec;
+    if (fs::exists(layer, ec)) return;
+    const int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return;
+    const UniqueFd held(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(lock_file.c_str());
+}
+
 // Layers whose base is gone or was rebuilt (another id) serve nothing.
 bool stale_layer(const fs::path& layer, const fs::path& store) {
     auto text = util::read_small_file(layer / kLayerFile, kMaxManifestBytes);
@@ -105,6 +118,8 @@ std::map<std::string, int> layer_counts(const fs::path& store) {
 
 bool is_valid_name(std::string_view name) {
     if (name.empty() || name.size() > kMaxNameLength) return false;
+    // "layers" is the store's own directory; "host" means the host rootfs.
+    if (name == kLayersDir || name == "host") return false;
     if (!std::isalnum(static_cast<unsigned char>(name.front()))) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
         return std::islower(static_cast<unsigned char>(c)) ||
@@ -154,48 +169,62 @@ Result<void> ensure_store(const fs::path& store) {
     return {};
 }
 
-Result<BuildDir> make_build_dir(const fs::path& parent) {
-    std::string pattern = (parent / (std::string(kBuildPrefix) + "XXXXXX")).string();
+Result<BuildDir> make_build_dir(const fs::path& parent, mode_t mode) {
+    // Made and locked under a name garbage collection ignores, then renamed: collection never
+    // sees an unlocked .build-* that is in fact just starting.
+    std::string pattern = (parent / (std::string(kNewPrefix) + "XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr)
         return fail(
             Error::from_errno(Step::kRootfs, "create a build directory in " + parent.string()));
-    BuildDir dir{pattern, {}};
-    // mkdtemp's 0700 would keep out a rootless build's own root (a subordinate id), which
-    // must reach the tree it fills below, and the runs of other users of root's store.
-    if (::chmod(dir.path.c_str(), 0755) != 0) {
-        const int err = errno;
+    const fs::path fresh = pattern;
+    auto abandon = [&fresh](Error error) {
         std::error_code ec;
-        fs::remove(dir.path, ec);
-        return fail(Error::system(Step::kRootfs, err, "chmod " + dir.path.string()));
-    }
-    auto lock = lock_dir(dir.path, true, false);
-    if (!lock) {
-        std::error_code ec;
-        fs::remove(dir.path, ec);
-        return fail(lock.error());
-    }
-    dir.lock = std::move(*lock);
+        fs::remove(fresh, ec);
+        return fail(std::move(error));
+    };
+    if (::chmod(fresh.c_str(), mode) != 0)
+        return abandon(Error::from_errno(Step::kRootfs, "chmod " + fresh.string()));
+    auto lock = lock_dir(fresh, true, false);
+    if (!lock) return abandon(lock.error());
+    BuildDir dir{parent / (std::string(kBuildPrefix) +
+                           fresh.filename().string().substr(std::string(kNewPrefix).size())),
+                 std::move(*lock)};
+    if (::rename(fresh.c_str(), dir.path.c_str()) != 0)
+        return abandon(Error::from_errno(Step::kRootfs, "rename " + fresh.string()));
     return dir;
 }
 
-Result<void> publish(const fs::path& build, const fs::path& dest) {
+Result<void> publish_tree(const fs::path& build, const fs::path& store, const std::string& name,
+                          const std::string& id) {
+    const std::string tree_name = std::string(kTreePrefix) + id;
+    const fs::path tree = store / tree_name;
+    if (::renameat2(AT_FDCWD, build.c_str(), AT_FDCWD, tree.c_str(), RENAME_NOREPLACE) != 0)
+        return fail(Error::from_errno(Step::kRootfs, "rename " + build.string()));
+    // NAME is a symlink to the tree: replacing it is one atomic rename, and a tree, once
+    // published, never moves, so a run that locked it keeps exactly what it locked.
+    const fs::path link = store / (std::string(kNewPrefix) + "link-" + id);
+    const fs::path dest = store / name;
+    if (::symlink(tree_name.c_str(), link.c_str()) != 0)
+        return fail(Error::from_errno(Step::kRootfs, "symlink " + link.string()));
+    if (::rename(link.c_str(), dest.c_str()) != 0) {
+        // A directory of an older layout cannot be renamed over: swap it out instead.
+        if (errno != EISDIR ||
+            ::renameat2(AT_FDCWD, link.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0) {
+            const Error error = Error::from_errno(Step::kRootfs, "replace " + dest.string());
+            ::unlink(link.c_str());
+            return fail(error);
+        }
+        const fs::path old = store / (std::string(kOldPrefix) + name + "-" + id.substr(0, 8));
+        if (::rename(link.c_str(), old.c_str()) == 0) collect_entry(old);
+    }
+    return {};
+}
+
+Result<void> publish_layer(const fs::path& build, const fs::path& dest) {
     if (::renameat2(AT_FDCWD, build.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) == 0)
         return {};
-    if (errno != EEXIST)
-        return fail(
-            Error::from_errno(Step::kRootfs, "rename " + build.string() + " to " + dest.string()));
-    if (::renameat2(AT_FDCWD, build.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0)
-        return fail(Error::from_errno(Step::kRootfs, "replace " + dest.string()));
-    // `build` now names the replaced tree: out of the way first, then gone unless in use.
-    const fs::path old =
-        dest.parent_path() / (std::string(kOldPrefix) +
-                              build.filename().string().substr(std::string(kBuildPrefix).size()));
-    if (::rename(build.c_str(), old.c_str()) != 0) {
-        log::warn("could not set the replaced {} aside: {}", dest.string(), std::strerror(errno));
-        return {};
-    }
-    collect_entry(old);
-    return {};
+    return fail(
+        Error::from_errno(Step::kRootfs, "rename " + build.string() + " to " + dest.string()));
 }
 
 Result<void> remove_tree(const fs::path& tree) {
@@ -288,14 +317,29 @@ Result<Listing> list_installed(const fs::path& store) {
 
 void collect_garbage(const fs::path& store) {
     std::error_code ec;
-    for (const fs::path& dir : {store, store / kLayersDir}) {
-        for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
-            const std::string name = entry.path().filename().string();
-            const bool debris = starts_with(name, kBuildPrefix) || starts_with(name, kOldPrefix);
-            const bool stale_layer_dir = !debris && dir != store && name.front() != '.' &&
-                                         entry.is_directory(ec) && stale_layer(entry.path(), store);
-            if (debris || stale_layer_dir) collect_entry(entry.path());
+    // Trees some NAME points to are in service; the others are replaced or removed ones.
+    std::set<std::string> linked;
+    for (const fs::directory_entry& entry : fs::directory_iterator(store, ec)) {
+        std::error_code inner;
+        if (entry.is_symlink(inner))
+            linked.insert(fs::read_symlink(entry.path(), inner).filename().string());
+    }
+    for (const fs::directory_entry& entry : fs::directory_iterator(store, ec)) {
+        const std::string name = entry.path().filename().string();
+        const bool debris = starts_with(name, kBuildPrefix) || starts_with(name, kOldPrefix) ||
+                            (starts_with(name, kTreePrefix) && linked.count(name) == 0);
+        if (debris) collect_entry(entry.path());
+    }
+    const fs::path layers = store / kLayersDir;
+    for (const fs::directory_entry& entry : fs::directory_iterator(layers, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (starts_with(name, kLockPrefix)) {
+            collect_key_lock(entry.path(), layers / name.substr(std::string(kLockPrefix).size()));
+            continue;
         }
+        const bool debris = starts_with(name, kBuildPrefix) || starts_with(name, kOldPrefix) ||
+                            (name.front() != '.' && stale_layer(entry.path(), store));
+        if (debris) collect_entry(entry.path());
     }
 }
 

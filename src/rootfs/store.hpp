@@ -15,8 +15,11 @@ inline constexpr const char* kManifestFile = "manifest.json";
 inline constexpr const char* kLayerFile = "layer.json";
 inline constexpr const char* kRootDir = "root";
 inline constexpr const char* kLayersDir = "layers";
-inline constexpr const char* kBuildPrefix = ".build-";
-inline constexpr const char* kOldPrefix = ".old-";
+inline constexpr const char* kBuildPrefix = ".build-";  // a build in progress (locked)
+inline constexpr const char* kNewPrefix = ".new-";      // being created: not yet locked
+inline constexpr const char* kTreePrefix = ".tree-";    // a published tree; NAME links to it
+inline constexpr const char* kOldPrefix = ".old-";      // set aside for removal
+inline constexpr const char* kLockPrefix = ".lock-";    // layers/.lock-KEY: one builder per key
 inline constexpr const char* kSystemStore = "/var/lib/nsbox/rootfs";
 
 // Opens `dir` (O_DIRECTORY, no symlink at the last component) and flocks it; an empty fd when
@@ -26,17 +29,22 @@ Result<UniqueFd> lock_dir(const std::filesystem::path& dir, bool exclusive, bool
 // Creates `store` (and its parents) if missing.
 Result<void> ensure_store(const std::filesystem::path& store);
 
-// A fresh `.build-XXXXXX` directory in `parent`, locked exclusively while `lock` lives.
+// A fresh `.build-XXXXXX` directory in `parent` with `mode`, locked exclusively while `lock`
+// lives.
 struct BuildDir {
     std::filesystem::path path;
     UniqueFd lock;
 };
-Result<BuildDir> make_build_dir(const std::filesystem::path& parent);
+Result<BuildDir> make_build_dir(const std::filesystem::path& parent, mode_t mode);
 
-// Moves the finished `build` to `dest`: a plain rename when `dest` is free, else an atomic
-// exchange after which the replaced tree is removed (or left as .old-* for garbage collection
-// while a sandbox still uses it).
-Result<void> publish(const std::filesystem::path& build, const std::filesystem::path& dest);
+// Publishes a finished rootfs build as `.tree-ID` and points `NAME` at it (an atomic symlink
+// replacement). The tree it replaces stays while a sandbox holds it; garbage collection
+// removes it after.
+Result<void> publish_tree(const std::filesystem::path& build, const std::filesystem::path& store,
+                          const std::string& name, const std::string& id);
+
+// Publishes a finished requirements layer; never replaces one (EEXIST if built meanwhile).
+Result<void> publish_layer(const std::filesystem::path& build, const std::filesystem::path& dest);
 
 // Removes a tree this caller built: directly, or, for a rootless build whose files belong to
 // subordinate ids, inside a user namespace that maps them (newuidmap/newgidmap).

@@ -383,6 +383,21 @@ Result<void> resolve_rootfs(Spec& spec, const Settings& settings, const HostCont
                                   fmt::format("{}: not a readable file", file.value)));
     }
     req.file = real.string();
+    // pip, and the build scripts of what it installs, see the file's directory (read-only): a
+    // project directory, never a home, /tmp or / with everything else in them.
+    const std::string seen = real.parent_path().string();
+    const auto home = host.environment.find("HOME");
+    const bool too_wide =
+        seen == "/" || seen == "/tmp" || seen == "/var/tmp" || seen == "/dev/shm" ||
+        (home != host.environment.end() && !home->second.empty() && home->second.front() == '/' &&
+         (seen == home->second || util::is_below(home->second, seen)));
+    if (too_wide) {
+        return fail(setting_error(
+            file.origin, "requirements.file", "--requirements",
+            fmt::format("{}: pip would see all of {} (the file's directory is its read-only "
+                        "workspace); keep the requirements file in a project directory",
+                        file.value, seen)));
+    }
     if (settings.find_links) {
         auto dir =
             canonical_dir(absolute(settings.find_links->value, host.cwd),

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -75,13 +76,22 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const std::vector<std:
     if (argv.empty()) return fail(Error::internal("spawn: empty argv"));
     const std::string program = find_program(argv.front());
     if (program.empty())
-        return fail(Error::not_found(Step::kRootfs, argv.front() + ": not found in PATH"));
+        return fail(Error::system(Step::kRootfs, ENOENT, argv.front() + ": not found in PATH"));
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    // `env` replaces inherited variables of the same name (getenv takes the first match).
+    auto replaced = [&env](std::string_view entry) {
+        const std::string_view name = entry.substr(0, entry.find('='));
+        return std::any_of(env.begin(), env.end(), [&](const std::string& e) {
+            return e.size() > name.size() && e.compare(0, name.size(), name) == 0 &&
+                   e[name.size()] == '=';
+        });
+    };
     std::vector<char*> envp;
-    for (char** e = environ; e && *e; ++e) envp.push_back(*e);
+    for (char** e = environ; e && *e; ++e)
+        if (!replaced(*e)) envp.push_back(*e);
     for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     const pid_t parent = ::getpid();
@@ -99,8 +109,13 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const std::vector<std:
     for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
     sigset_t none;
     sigemptyset(&none);
-    const int null = ::open("/dev/null", O_RDONLY);
-    if (null < 0 || ::dup2(null, STDIN_FILENO) < 0) _exit(125);
+    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0) _exit(125);
+    if (null == STDIN_FILENO) {
+        ::fcntl(STDIN_FILENO, F_SETFD, 0);
+    } else if (::dup2(null, STDIN_FILENO) < 0 || ::close(null) != 0) {
+        _exit(125);
+    }
     if (own_group) watch_group(parent);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execve(program.c_str(), args.data(), envp.data());

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -192,9 +193,17 @@ TEST_F(RootfsTest, BuildRecordsAManifestAndLeavesNothingElse) {
         numpy |=
             package["name"] == "python3-numpy" && !package["version"].get<std::string>().empty();
     EXPECT_TRUE(numpy) << manifest["packages"].dump();
-    // Only the finished tree: no build directory, no mmdebstrap temporary files.
+    // Only the finished tree and the name linking to it: no build directory, no mmdebstrap
+    // temporary files.
     const auto entries = entries_of(store_);
     EXPECT_FALSE(has_prefix(entries, ".build-")) << ::testing::PrintToString(entries);
+    EXPECT_EQ(std::count_if(entries.begin(), entries.end(),
+                            [](const std::string& n) { return n.rfind(".tree-", 0) == 0; }),
+              1)
+        << ::testing::PrintToString(entries);
+    EXPECT_TRUE(fs::is_symlink(store_ / kName));
+    EXPECT_EQ(fs::read_symlink(store_ / kName).string(),
+              ".tree-" + manifest["id"].get<std::string>());
     EXPECT_EQ(entries_of(store_ / kName), (std::vector<std::string>{"manifest.json", "root"}));
     EXPECT_NE(build_->stderr_text.find("numpy"), std::string::npos) << "the recipe's check ran";
 }
@@ -205,7 +214,7 @@ TEST_F(RootfsTest, ListAndPathNameTheBuild) {
     EXPECT_NE(list.stdout_text.find(kName), std::string::npos) << list.stdout_text;
     const RunOutput path = nsbox({"rootfs", "path", kName});
     ASSERT_EQ(path.exit_code, 0) << path.stderr_text;
-    EXPECT_EQ(path.stdout_text, (store_ / kName / "root").string() + "\n");
+    EXPECT_EQ(path.stdout_text, (fs::canonical(store_ / kName) / "root").string() + "\n");
     // A build in a path with a ':' is refused up front, with the way out.
     const RunOutput colon = nsbox({"rootfs", "build", "--name", "colon", recipe().string()});
     EXPECT_EQ(colon.exit_code, 125);
@@ -239,7 +248,7 @@ TEST_F(RootfsTest, PythonAndNumpyRunInTheReadOnlyRootfs) {
     const nlohmann::json report = last_report(out.stdout_text);
     EXPECT_EQ(report["sandbox"]["rootfs_kind"], "prepared");
     EXPECT_EQ(report["sandbox"]["rootfs_name"], kName);
-    EXPECT_EQ(report["sandbox"]["rootfs"], (store_ / kName / "root").string());
+    EXPECT_EQ(report["sandbox"]["rootfs"], (fs::canonical(store_ / kName) / "root").string());
     EXPECT_FALSE(fs::exists(store_ / kName / "root/usr/lib/nsbox-write-test"));
 }
 
@@ -370,9 +379,15 @@ TEST_F(RootfsTest, MissingDamagedOrUnsuitableRootfsIsOneClearLine) {
         nsbox(run_in_rootfs({"--requirements", "/nonexistent.txt", "--", "true"}));
     EXPECT_EQ(no_file.exit_code, 125);
     EXPECT_NE(no_file.stderr_text.find("/nonexistent.txt"), std::string::npos);
+
+    // "layers" is the store's own directory, never a rootfs name.
+    const RunOutput reserved = nsbox({"rootfs", "build", "--name", "layers", recipe().string()});
+    EXPECT_EQ(reserved.exit_code, 125);
+    EXPECT_NE(reserved.stderr_text.find("cannot name a rootfs"), std::string::npos)
+        << reserved.stderr_text;
 }
 
-TEST_F(RootfsTest, ParallelRunsShareTheBaseAndRemovalWaitsForThem) {
+TEST_F(RootfsTest, ParallelRunsShareTheBaseAndRemovalIsRefusedMeanwhile) {
     TempDir signal_dir;
     const std::string code =
         "import numpy, os, time\n"
@@ -472,15 +487,60 @@ TEST_F(RootfsTest, BadRecipeIsOneLineNamingFileLineAndKey) {
     }
 }
 
+// A rebuild while a sandbox runs: the sandbox keeps the tree it started on, the name moves to
+// the new tree, and the old one goes once the sandbox has finished.
+TEST_F(RootfsTest, RebuildLeavesTheOldTreeToARunningSandbox) {
+    // Builds need a path without ':': the store moves there for this test.
+    fs::rename(store_, build_store_);
+    struct MoveBack {
+        ~MoveBack() { fs::rename(build_store_, store_); }
+    } move_back;
+    TempDir signal_dir;
+    const fs::path old_tree = fs::canonical(build_store_ / kName);
+    AsyncRun run({"run", "-q", "--rootfs", kName, "--timeout", "600s", "--workspace",
+                  signal_dir.path().string(), "--workspace-mode", "ro", "--", "python3", "-c",
+                  "import os, time\n"
+                  "print('ready', flush=True)\n"
+                  "while not os.path.exists('/workspace/go'): time.sleep(0.05)\n"
+                  "import numpy\n"
+                  "print(int(numpy.arange(10).sum()))\n"},
+                 build_settings(900s));
+    ASSERT_TRUE(run.wait_for_line("ready", 60s));
+    const RunOutput rebuild =
+        run_nsbox({"rootfs", "build", "-q", recipe().string()}, build_settings(900s));
+    ASSERT_EQ(rebuild.exit_code, 0) << rebuild.stderr_text;
+    const fs::path new_tree = fs::canonical(build_store_ / kName);
+    EXPECT_NE(new_tree, old_tree);
+    EXPECT_TRUE(fs::exists(old_tree / "root/usr")) << "kept for the running sandbox";
+    signal_dir.write("go", "");
+    const RunOutput out = run.finish();
+    EXPECT_EQ(out.exit_code, 0) << out.stderr_text;
+    EXPECT_EQ(out.stdout_text, "ready\n45\n");
+    EXPECT_EQ(run_nsbox({"rootfs", "list"}, build_settings(60s)).exit_code, 0);
+    EXPECT_FALSE(fs::exists(old_tree)) << "collected once the sandbox finished";
+    EXPECT_TRUE(fs::exists(new_tree / "root/usr"));
+}
+
 // Last: removal takes the rootfs and every requirements layer built on it.
 TEST_F(RootfsTest, RemoveTakesTheRootfsAndItsLayers) {
-    ASSERT_FALSE(layer_dirs().empty()) << "the layer tests ran first";
+    TempDir project;
+    fs::create_directories(project.path() / "wheels");
+    make_wheel(project.path() / "wheels", "3.0");
+    project.write("requirements.txt", "greeting==3.0\n");
+    const RunOutput layered = nsbox(run_in_rootfs(
+        {"--requirements", (project.path() / "requirements.txt").string(), "--find-links",
+         (project.path() / "wheels").string(), "--no-index", "--", "true"}));
+    ASSERT_EQ(layered.exit_code, 0) << layered.stderr_text;
+    ASSERT_FALSE(layer_dirs().empty());
     const RunOutput out = nsbox({"rootfs", "rm", kName});
     ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
-    EXPECT_FALSE(fs::exists(store_ / kName));
+    EXPECT_FALSE(fs::exists(fs::symlink_status(store_ / kName)));
     EXPECT_TRUE(layer_dirs().empty()) << ::testing::PrintToString(layer_dirs());
     const auto entries = entries_of(store_);
     EXPECT_FALSE(has_prefix(entries, ".old-")) << ::testing::PrintToString(entries);
+    EXPECT_FALSE(has_prefix(entries, ".tree-")) << ::testing::PrintToString(entries);
+    const auto layer_entries = entries_of(layers());
+    EXPECT_FALSE(has_prefix(layer_entries, ".lock-")) << ::testing::PrintToString(layer_entries);
     const RunOutput gone = nsbox({"run", "--rootfs", kName, "--", "true"});
     EXPECT_EQ(gone.exit_code, 125);
 }

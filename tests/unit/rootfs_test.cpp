@@ -166,7 +166,8 @@ TEST(Recipe, LookupByNameSearchesTheDirectoriesInOrder) {
 TEST(Store, Names) {
     for (const char* good : {"python", "python-sci", "py3.11", "a_b", "0"})
         EXPECT_TRUE(rootfs::is_valid_name(good)) << good;
-    for (const char* bad : {"", "Python", "-x", ".hidden", "a/b", "a b", "..", "layers x"})
+    for (const char* bad :
+         {"", "Python", "-x", ".hidden", "a/b", "a b", "..", "layers x", "layers", "host"})
         EXPECT_FALSE(rootfs::is_valid_name(bad)) << bad;
     EXPECT_TRUE(rootfs::is_valid_name(std::string(64, 'a')));
     EXPECT_FALSE(rootfs::is_valid_name(std::string(65, 'a')));
@@ -270,9 +271,14 @@ TEST(Layer, KeyFollowsTheWheelhouseContentNotItsPath) {
     EXPECT_EQ(rootfs::layer_key(base, "greeting\n", req), in_a) << "same wheels elsewhere";
     tmp.file("b/greeting-1.1-py3-none-any.whl", "newer");
     EXPECT_NE(rootfs::layer_key(base, "greeting\n", req), in_a) << "a new wheel";
-    tmp.file("a/greeting-1.0-py3-none-any.whl", "rebuilt, longer wheel bytes");
+    tmp.file("a/greeting-1.0-py3-none-any.whl", "wheel BYTES");
     req.find_links = tmp.str("a");
-    EXPECT_NE(rootfs::layer_key(base, "greeting\n", req), in_a) << "a rebuilt wheel";
+    EXPECT_NE(rootfs::layer_key(base, "greeting\n", req), in_a) << "rebuilt, same size";
+    // Where pip looks is part of it too.
+    req.find_links = tmp.str("b");
+    const std::string before = rootfs::layer_key(base, "greeting\n", req);
+    ScopedEnv index("PIP_INDEX_URL", "https://mirror.example/simple");
+    EXPECT_NE(rootfs::layer_key(base, "greeting\n", req), before) << "another index";
 }
 
 TEST(Layer, OverlayOverTheRootfsDirectoryEscapesItsPaths) {
@@ -424,6 +430,21 @@ TEST(RootfsValidation, NamesResolveInTheStoreAndRequirementsNeedOne) {
         typo.error().line().find("nsbox: /p/x.toml:3: sandbox.rootfs: no rootfs named \"pyhton\""),
         std::string::npos)
         << typo.error().line();
+
+    // The requirements file's directory is pip's workspace: never a home with everything in it.
+    {
+        RunRequest request;
+        request.command = {"true"};
+        request.workspace = tmp.str();
+        request.cli = cli;
+        HostContext at_home;
+        at_home.cwd = tmp.str();
+        at_home.environment = {{"HOME", tmp.str()}};
+        auto home = build_spec(empty_profile(), request, at_home);
+        ASSERT_FALSE(home);
+        EXPECT_NE(home.error().line().find("pip would see all of " + tmp.str()), std::string::npos)
+            << home.error().line();
+    }
 
     Settings missing_file = cli;
     missing_file.requirements_file = Sourced<std::string>{"nope.txt", Origin::cli()};
