@@ -42,6 +42,9 @@ struct HostContext {
     bool terminal_attached = false;
 };
 
+// This process's environment, working directory and whether a terminal is attached.
+HostContext host_context_of_this_process();
+
 // The built-in defaults, below any profile.
 Settings builtin_settings();
 

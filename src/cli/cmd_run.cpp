@@ -20,21 +20,6 @@
 namespace nsbox::cli {
 namespace {
 
-HostContext current_host() {
-    HostContext host;
-    for (char** entry = environ; entry && *entry; ++entry) {
-        const std::string_view kv(*entry);
-        const auto eq = kv.find('=');
-        if (eq != std::string_view::npos)
-            host.environment.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-    }
-    std::error_code ec;
-    host.cwd = std::filesystem::current_path(ec).string();
-    host.terminal_attached =
-        ::isatty(STDIN_FILENO) || ::isatty(STDOUT_FILENO) || ::isatty(STDERR_FILENO);
-    return host;
-}
-
 void set_log_level(const RunOptions& o) {
     if (o.quiet) {
         log::set_level(log::Level::kError);
@@ -199,7 +184,7 @@ int fail_with(const Error& error) {
 
 int run_command(const RunOptions& o, const std::vector<std::string>& argv, const RunSetup& setup) {
     set_log_level(o);
-    const HostContext host = current_host();
+    const HostContext host = host_context_of_this_process();
     auto report = ReportSink::open(o.report.empty() || o.report == "-"
                                        ? o.report
                                        : std::filesystem::absolute(o.report).string());

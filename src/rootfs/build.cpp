@@ -164,27 +164,16 @@ Result<void> run_check(const Recipe& recipe, const fs::path& build, const fs::pa
     const fs::path empty = build / "check-workspace";
     std::error_code ec;
     fs::create_directory(empty, ec);
-    auto profile = resolve_profile("default", profile_search_dirs());
-    if (!profile) return fail(profile.error());
-    // A check is not a run of a requirements file, even when the caller's profile names one.
-    profile->settings.requirements_file.reset();
-    profile->settings.find_links.reset();
-    profile->settings.no_index.reset();
     RunRequest request;
     request.command = recipe.check;
     request.workspace = empty.string();
     request.cli.rootfs = Sourced<std::string>{root.string(), Origin::builtin("the build")};
-    HostContext host;
-    host.cwd = build.string();
-    auto spec = build_spec(*profile, request, host);
-    if (!spec) return fail(spec.error());
-    auto result = run_sandbox_to_stderr(*spec);
-    if (!result) return fail(result.error());
-    if (result->error) return fail(*result->error);
-    if (result->exit_code != 0) {
+    auto status = run_internal_sandbox("default", request);
+    if (!status) return fail(status.error());
+    if (*status != 0) {
         return fail(Error::usage(fmt::format(
             "the recipe's check ({}) failed with exit code {} in the new rootfs; nothing was kept",
-            one_line(recipe.check), result->exit_code)));
+            one_line(recipe.check), *status)));
     }
     return {};
 }

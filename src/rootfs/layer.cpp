@@ -37,27 +37,6 @@ constexpr const char* kWheelsMount = "/wheels";
 constexpr const char* kPipIndexVariables[] = {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
                                               "PIP_TRUSTED_HOST", "PIP_FIND_LINKS"};
 
-// The internal sandboxes (pip's, a build's check) are not runs of a requirements file, even
-// when the caller's profiles name one.
-void without_requirements(Settings& settings) {
-    settings.requirements_file.reset();
-    settings.find_links.reset();
-    settings.no_index.reset();
-}
-
-HostContext caller_context() {
-    HostContext host;
-    for (char** entry = environ; entry && *entry; ++entry) {
-        const std::string_view kv(*entry);
-        const auto eq = kv.find('=');
-        if (eq != std::string_view::npos)
-            host.environment.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-    }
-    std::error_code ec;
-    host.cwd = fs::current_path(ec).string();
-    return host;
-}
-
 // The stored rootfs a run uses, locked shared; re-resolved if it was replaced or removed
 // between validation and the lock.
 Result<Installed> lock_base(Spec& spec, Lease& lease) {
@@ -160,9 +139,6 @@ std::vector<std::string> pip_command(const RequirementsSpec& req) {
 // read-only at /wheels, the network only when pip may reach an index.
 Result<void> run_pip(const Installed& base, const RequirementsSpec& req,
                      const fs::path& layer_root) {
-    auto profile = resolve_profile("requirements", profile_search_dirs());
-    if (!profile) return fail(profile.error());
-    without_requirements(profile->settings);
     RunRequest request;
     request.command = pip_command(req);
     request.workspace = fs::path(req.file).parent_path().string();
@@ -173,15 +149,12 @@ Result<void> run_pip(const Installed& base, const RequirementsSpec& req,
     request.cli.binds.push_back(BindSpec{layer_root.string(), kLayerMount, false, origin});
     if (!req.find_links.empty())
         request.cli.binds.push_back(BindSpec{req.find_links, kWheelsMount, true, origin});
-    auto spec = build_spec(*profile, request, caller_context());
-    if (!spec) return fail(spec.error());
-    auto result = run_sandbox_to_stderr(*spec);
-    if (!result) return fail(result.error());
-    if (result->error) return fail(*result->error);
-    if (result->exit_code != 0) {
+    auto status = run_internal_sandbox("requirements", request);
+    if (!status) return fail(status.error());
+    if (*status != 0) {
         return fail(Error::usage(fmt::format(
             "pip could not install {} (exit code {}, its messages are above); nothing was kept",
-            req.file, result->exit_code)));
+            req.file, *status)));
     }
     return {};
 }

@@ -2,13 +2,13 @@
 // documents every key). Like profiles, every error names file, line and key, and unknown keys
 // are errors.
 #include <fmt/core.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 
 #include "nsbox/rootfs.hpp"
+#include "spec/toml_doc.hpp"
 #include "util/fs.hpp"
 #include "util/path.hpp"
 #include "util/sha256.hpp"
@@ -243,13 +243,8 @@ std::vector<fs::path> recipe_search_dirs() {
 }
 
 Result<Recipe> parse_recipe(std::string_view text, const std::string& file) {
-    toml::table doc;
-    try {
-        doc = toml::parse(text, file);
-    } catch (const toml::parse_error& e) {  // toml++ throws; this edge converts
-        return fail(Error::profile(file, static_cast<int>(e.source().begin.line), {},
-                                   std::string(e.description())));
-    }
+    auto doc = parse_toml(text, file);
+    if (!doc) return fail(doc.error());
     Recipe recipe;
     recipe.path = file;
     recipe.name = stem_of(file);
@@ -257,13 +252,7 @@ Result<Recipe> parse_recipe(std::string_view text, const std::string& file) {
     recipe.variant = "essential";
     recipe.components = {"main"};
     Ctx ctx{file, recipe};
-    // toml++ iterates keys alphabetically; errors must name the first problem in the file.
-    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
-    for (const auto& [name, node] : doc) entries.emplace_back(&name, &node);
-    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-        return a.first->source().begin < b.first->source().begin;
-    });
-    for (const auto& [name, node] : entries) {
+    for (const auto& [name, node] : in_file_order(*doc)) {
         if (auto r = set_key(ctx, std::string(name->str()), *node); !r) return fail(r.error());
     }
     if (recipe.suite.empty()) return fail(Error::profile(file, 0, "suite", "missing"));

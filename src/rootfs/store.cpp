@@ -363,14 +363,23 @@ std::string manifest_json(const Manifest& m) {
     return j.dump(2) + "\n";
 }
 
-Result<RunResult> run_sandbox_to_stderr(const Spec& spec) {
+Result<int> run_internal_sandbox(const char* profile_name, const RunRequest& request) {
+    auto profile = resolve_profile(profile_name, profile_search_dirs());
+    if (!profile) return fail(profile.error());
+    profile->settings.requirements_file.reset();
+    profile->settings.find_links.reset();
+    profile->settings.no_index.reset();
+    auto spec = build_spec(*profile, request, host_context_of_this_process());
+    if (!spec) return fail(spec.error());
     std::fflush(stdout);
     const UniqueFd saved(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3));
     if (!saved || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
         return fail(Error::from_errno(Step::kRootfs, "redirect stdout"));
-    auto result = run_sandbox(spec);
+    auto result = run_sandbox(*spec);
     ::dup2(saved.get(), STDOUT_FILENO);
-    return result;
+    if (!result) return fail(result.error());
+    if (result->error) return fail(*result->error);
+    return result->exit_code;
 }
 
 std::string utc_timestamp() {

@@ -8,6 +8,7 @@
 #include "nsbox/rootfs.hpp"
 #include "nsbox/run_result.hpp"
 #include "nsbox/unique_fd.hpp"
+#include "nsbox/validate.hpp"
 
 namespace nsbox::rootfs {
 
@@ -55,9 +56,11 @@ Result<Installed> read_installed(const std::filesystem::path& dir, const std::st
 
 std::string manifest_json(const Manifest& manifest);
 
-// run_sandbox with the payload's stdout sent to stderr, where build progress goes (stdout
+// Runs one of nsbox's own sandboxes (a build's check, pip's) and returns its exit code: the
+// named profile, without any [requirements] the caller's profiles set (these are not runs of a
+// requirements file), the payload's stdout sent to stderr, where build progress goes (stdout
 // stays the command's own: paths, listings).
-Result<RunResult> run_sandbox_to_stderr(const Spec& spec);
+Result<int> run_internal_sandbox(const char* profile_name, const RunRequest& request);
 
 // "2026-11-23T10:04:05Z".
 std::string utc_timestamp();

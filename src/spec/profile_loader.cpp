@@ -1,7 +1,6 @@
 // Profile TOML parsing (toml++ is used only here). Every value keeps its file:line origin and
 // every error names file, line and key.
 #include <fmt/core.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include "nsbox/profile.hpp"
 #include "nsbox/rootfs.hpp"
 #include "nsbox/units.hpp"
+#include "spec/toml_doc.hpp"
 #include "util/fs.hpp"
 
 namespace nsbox {
@@ -290,13 +290,7 @@ bool is_section(const std::string& key) {
 }
 
 Result<void> walk(Ctx& ctx, const toml::table& table, const std::string& prefix) {
-    // toml++ iterates keys alphabetically; errors must name the first problem in the file.
-    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
-    for (const auto& [name, node] : table) entries.emplace_back(&name, &node);
-    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-        return a.first->source().begin < b.first->source().begin;
-    });
-    for (const auto& [name_ptr, node_ptr] : entries) {
+    for (const auto& [name_ptr, node_ptr] : in_file_order(table)) {
         const toml::key& name = *name_ptr;
         const toml::node& node = *node_ptr;
         const std::string key =
@@ -316,18 +310,13 @@ Result<void> walk(Ctx& ctx, const toml::table& table, const std::string& prefix)
 }  // namespace
 
 Result<Profile> parse_profile(std::string_view text, const std::string& file) {
-    toml::table doc;
-    try {
-        doc = toml::parse(text, file);
-    } catch (const toml::parse_error& e) {  // toml++ throws; this edge converts
-        return fail(Error::profile(file, static_cast<int>(e.source().begin.line), {},
-                                   std::string(e.description())));
-    }
+    auto doc = parse_toml(text, file);
+    if (!doc) return fail(doc.error());
     Profile profile;
     profile.path = file;
     std::error_code ec;
     Ctx ctx{file, fs::absolute(fs::path(file), ec).parent_path(), profile};
-    if (auto r = walk(ctx, doc, ""); !r) return fail(r.error());
+    if (auto r = walk(ctx, *doc, ""); !r) return fail(r.error());
     return profile;
 }
 

@@ -425,6 +425,21 @@ void add_thread_counts(Spec& spec) {
 
 }  // namespace
 
+HostContext host_context_of_this_process() {
+    HostContext host;
+    for (char** entry = environ; entry && *entry; ++entry) {
+        const std::string_view kv(*entry);
+        const auto eq = kv.find('=');
+        if (eq != std::string_view::npos)
+            host.environment.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+    }
+    std::error_code ec;
+    host.cwd = fs::current_path(ec).string();
+    host.terminal_attached =
+        ::isatty(STDIN_FILENO) || ::isatty(STDOUT_FILENO) || ::isatty(STDERR_FILENO);
+    return host;
+}
+
 Settings builtin_settings() {
     Settings s;
     s.rootfs = builtin<std::string>("host");

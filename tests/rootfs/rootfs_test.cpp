@@ -165,6 +165,21 @@ class RootfsTest : public ::testing::Test {
 
     static fs::path layers() { return store_ / "layers"; }
 
+    // A build in build_store_ has mmdebstrap filling its tree (then a moment more, so that apt
+    // and its helpers are at work too): the point at which the tests stop it.
+    static bool mmdebstrap_at_work() {
+        const bool started = wait_until(
+            [] {
+                for (const std::string& name : entries_of(build_store_))
+                    if (name.rfind(".build-", 0) == 0 && fs::exists(build_store_ / name / "root"))
+                        return true;
+                return false;
+            },
+            120s);
+        std::this_thread::sleep_for(2s);
+        return started;
+    }
+
     static std::vector<std::string> layer_dirs() {
         std::vector<std::string> out;
         for (const std::string& name : entries_of(layers()))
@@ -417,16 +432,7 @@ TEST_F(RootfsTest, ParallelRunsShareTheBaseAndRemovalIsRefusedMeanwhile) {
 TEST_F(RootfsTest, InterruptedBuildLeavesNothing) {
     AsyncRun build({"rootfs", "build", "--name", "interrupted", recipe().string()},
                    build_settings(300s));
-    // Interrupt once mmdebstrap is at work in the build directory.
-    ASSERT_TRUE(wait_until(
-        [&] {
-            for (const std::string& name : entries_of(build_store_))
-                if (name.rfind(".build-", 0) == 0 && fs::exists(build_store_ / name / "root"))
-                    return true;
-            return false;
-        },
-        120s));
-    std::this_thread::sleep_for(2s);
+    ASSERT_TRUE(mmdebstrap_at_work());
     build.send_signal(SIGINT);
     const RunOutput out = build.finish();
     EXPECT_EQ(out.exit_code, 130) << out.stderr_text;
@@ -440,15 +446,7 @@ TEST_F(RootfsTest, InterruptedBuildLeavesNothing) {
 TEST_F(RootfsTest, KilledBuildIsCollectedByTheNextCommand) {
     AsyncRun build({"rootfs", "build", "--name", "killed", recipe().string()},
                    build_settings(300s));
-    ASSERT_TRUE(wait_until(
-        [&] {
-            for (const std::string& name : entries_of(build_store_))
-                if (name.rfind(".build-", 0) == 0 && fs::exists(build_store_ / name / "root"))
-                    return true;
-            return false;
-        },
-        120s));
-    std::this_thread::sleep_for(2s);
+    ASSERT_TRUE(mmdebstrap_at_work());
     build.send_signal(SIGKILL);
     build.finish();
     // mmdebstrap learns of nsbox's death (parent-death signal) and stops.
