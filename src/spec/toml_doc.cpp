@@ -14,7 +14,8 @@ Result<toml::table> parse_toml(std::string_view text, const std::string& file) {
     }
 }
 
-std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(const toml::table& table) {
+std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
+    const toml::table& table) {
     std::vector<std::pair<const toml::key*, const toml::node*>> entries;
     for (const auto& [name, node] : table) entries.emplace_back(&name, &node);
     std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
