@@ -331,15 +331,22 @@ void collect_garbage(const fs::path& store) {
         if (debris) collect_entry(entry.path());
     }
     const fs::path layers = store / kLayersDir;
+    std::vector<fs::path> key_locks;
     for (const fs::directory_entry& entry : fs::directory_iterator(layers, ec)) {
         const std::string name = entry.path().filename().string();
         if (starts_with(name, kLockPrefix)) {
-            collect_key_lock(entry.path(), layers / name.substr(std::string(kLockPrefix).size()));
+            key_locks.push_back(entry.path());
             continue;
         }
         const bool debris = starts_with(name, kBuildPrefix) || starts_with(name, kOldPrefix) ||
                             (name.front() != '.' && stale_layer(entry.path(), store));
         if (debris) collect_entry(entry.path());
+    }
+    // After the layers: a lock goes with a layer collected just above, whatever the order the
+    // directory listed them in.
+    for (const fs::path& lock : key_locks) {
+        const std::string name = lock.filename().string();
+        collect_key_lock(lock, layers / name.substr(std::string(kLockPrefix).size()));
     }
 }
 
