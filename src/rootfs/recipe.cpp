@@ -232,14 +232,7 @@ std::string stem_of(const std::string& file) { return fs::path(file).stem().stri
 }  // namespace
 
 std::vector<fs::path> recipe_search_dirs() {
-    std::vector<fs::path> dirs;
-    if (const fs::path config = util::xdg_base_dir("XDG_CONFIG_HOME", ".config"); !config.empty())
-        dirs.push_back(config / "nsbox/rootfs");
-    dirs.emplace_back("/etc/nsbox/rootfs");
-    if (const fs::path share = util::share_dir_of_executable(); !share.empty())
-        dirs.push_back(share / "rootfs");
-    dirs.emplace_back(NSBOX_INSTALL_RECIPE_DIR);
-    return dirs;
+    return util::config_search_dirs("rootfs", NSBOX_INSTALL_RECIPE_DIR);
 }
 
 Result<Recipe> parse_recipe(std::string_view text, const std::string& file) {
@@ -268,11 +261,8 @@ Result<Recipe> parse_recipe(std::string_view text, const std::string& file) {
 }
 
 Result<Recipe> load_recipe(std::string_view name_or_path, const std::vector<fs::path>& dirs) {
-    const bool is_path =
-        name_or_path.find('/') != std::string_view::npos ||
-        (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
     fs::path file;
-    if (is_path) {
+    if (util::looks_like_toml_path(name_or_path)) {
         file = fs::path(name_or_path);
     } else {
         if (!is_valid_name(name_or_path))

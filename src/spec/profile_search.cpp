@@ -17,27 +17,15 @@ namespace fs = std::filesystem;
 
 constexpr int kMaxExtendsDepth = 16;
 
-bool looks_like_path(std::string_view s) {
-    return s.find('/') != std::string_view::npos ||
-           (s.size() > 5 && s.substr(s.size() - 5) == ".toml");
-}
-
 }  // namespace
 
 std::vector<fs::path> profile_search_dirs() {
-    std::vector<fs::path> dirs;
-    if (const fs::path config = util::xdg_base_dir("XDG_CONFIG_HOME", ".config"); !config.empty())
-        dirs.push_back(config / "nsbox/profiles");
-    dirs.emplace_back("/etc/nsbox/profiles");
-    if (const fs::path share = util::share_dir_of_executable(); !share.empty())
-        dirs.push_back(share / "profiles");
-    dirs.emplace_back(NSBOX_INSTALL_PROFILE_DIR);
-    return dirs;
+    return util::config_search_dirs("profiles", NSBOX_INSTALL_PROFILE_DIR);
 }
 
 Result<fs::path> find_profile(std::string_view name_or_path, const std::vector<fs::path>& dirs) {
     if (name_or_path.empty()) return fail(Error::usage("empty profile name"));
-    if (looks_like_path(name_or_path)) {
+    if (util::looks_like_toml_path(name_or_path)) {
         std::error_code ec;
         const fs::path path(name_or_path);
         if (!fs::exists(path, ec))
@@ -64,7 +52,7 @@ Result<ResolvedProfile> resolve_profile(std::string_view name_or_path,
     std::string asked_from;  // "file:line" of the extends that named `next`
     fs::path relative_to;    // a relative extends path is relative to the profile naming it
     while (!next.empty()) {
-        if (!relative_to.empty() && looks_like_path(next) && next.front() != '/')
+        if (!relative_to.empty() && util::looks_like_toml_path(next) && next.front() != '/')
             next = (relative_to / next).lexically_normal().string();
         auto path = find_profile(next, dirs);
         if (!path && next == "default") {

@@ -25,4 +25,20 @@ std::filesystem::path share_dir_of_executable() {
     return (exe.parent_path() / "../share/nsbox").lexically_normal();
 }
 
+std::vector<std::filesystem::path> config_search_dirs(const std::string& kind,
+                                                      const std::string& install_dir) {
+    std::vector<std::filesystem::path> dirs;
+    if (const auto config = xdg_base_dir("XDG_CONFIG_HOME", ".config"); !config.empty())
+        dirs.push_back(config / "nsbox" / kind);
+    dirs.push_back(std::filesystem::path("/etc/nsbox") / kind);
+    if (const auto share = share_dir_of_executable(); !share.empty()) dirs.push_back(share / kind);
+    dirs.emplace_back(install_dir);
+    return dirs;
+}
+
+bool looks_like_toml_path(std::string_view name) {
+    return name.find('/') != std::string_view::npos ||
+           (name.size() > 5 && name.substr(name.size() - 5) == ".toml");
+}
+
 }  // namespace nsbox::util
