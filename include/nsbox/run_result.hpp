@@ -51,6 +51,10 @@ struct RunResult {
     std::string limits_warning;
     CgroupInfo cgroup;
     ResourceUsage usage;
+    // Spec::control_fd runs: whether the caller stopped the sandbox (kStop or closing its end),
+    // and the cgroup's CPU count (user + system, microseconds) when the caller's kStart came.
+    bool stopped_by_caller = false;
+    std::optional<std::uint64_t> cpu_at_start_us;
 };
 
 // Exit code for a payload wait status: its code, or 128+N for signal N.

@@ -196,6 +196,13 @@ struct Spec {
     // The payload gets a pseudo-terminal of its own (its controlling terminal, created in the
     // sandbox's devpts) as stdin, stdout and stderr; nsbox relays it to its own stdio.
     bool use_pty = false;
+    // A caller that steers the run while it goes (nsbox serve): the supervisor's end of a
+    // socket carrying ControlCommand messages (nsbox/launcher.hpp); -1 for none.
+    int control_fd = -1;
+    // Caps on what --output exports (files and symlinks written, bytes of content); 0 keeps
+    // the defaults of ExportLimits.
+    std::uint64_t output_max_files = 0;
+    std::uint64_t output_max_bytes = 0;
 };
 
 }  // namespace nsbox

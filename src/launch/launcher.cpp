@@ -183,7 +183,10 @@ void export_outputs(const Spec& spec, RunResult& result, const supervise::Outcom
             Error::system(Step::kExport, 0, "the workspace changes were not received");
         return;
     }
-    auto summary = export_changes(outcome.upper_fd.get(), spec.output_dir, ExportLimits{});
+    ExportLimits caps;
+    if (spec.output_max_files != 0) caps.max_files = spec.output_max_files;
+    if (spec.output_max_bytes != 0) caps.max_bytes = spec.output_max_bytes;
+    auto summary = export_changes(outcome.upper_fd.get(), spec.output_dir, caps);
     if (summary) {
         result.exported = std::move(*summary);
     } else {
@@ -278,9 +281,10 @@ Result<RunResult> launch_and_supervise(const Spec& spec, launch::LaunchPlan& pla
     watched.denials = &denials;
     if (relaying) watched.output = &relay;
     if (pty_relay) watched.terminal = &*pty_relay;
+    watched.control_fd = spec.control_fd;
+    if (cgroup) watched.cpu_usage_us = [cgroup] { return cgroup->cpu_usage_us(); };
     if (cgroup && limits_plan.cpu_time.count() > 0) {
         watched.cpu_budget = limits_plan.cpu_time;
-        watched.cpu_usage_us = [cgroup] { return cgroup->cpu_usage_us(); };
         const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
         const auto by_quota = static_cast<unsigned>((spec.limits.cpus.value + 999) / 1000);
         watched.cpu_parallelism = std::max(1U, by_quota != 0 && (online <= 0 || by_quota < online)
@@ -295,6 +299,8 @@ Result<RunResult> launch_and_supervise(const Spec& spec, launch::LaunchPlan& pla
     fill_usage(result, outcome, cgroup, relaying ? &relay : nullptr,
                pty_relay ? &*pty_relay : nullptr);
     fill_outcome(result, outcome, plan);
+    result.stopped_by_caller = outcome.stopped_by_caller;
+    result.cpu_at_start_us = outcome.cpu_at_start_us;
     result.layers = plan.security.layers;
     result.denials = denials.denials();
     if (denials.killed_by() && result.reason != Reason::kSetupError) {

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "nsbox/launcher.hpp"
 #include "util/sys.hpp"
 
 namespace nsbox::supervise {
@@ -117,6 +119,23 @@ void forward_signal(const Watched& w) {
     if (w.terminal && (sig == SIGHUP || sig == SIGTERM)) w.terminal->hang_up();
 }
 
+// One message from the caller's control socket. Returns false when the socket is finished
+// (closed, or unusable), which stops the sandbox like kStop.
+bool handle_control(const Watched& w, Outcome& out, UniqueFd& timer) {
+    unsigned char msg[kControlMessageSize] = {};
+    const ssize_t n = sys::retry_eintr([&] { return ::recv(w.control_fd, msg, sizeof msg, 0); });
+    if (n <= 0) return !(n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK));
+    if (msg[0] == static_cast<unsigned char>(ControlCommand::kStart) &&
+        n == static_cast<ssize_t>(kControlMessageSize)) {
+        const std::uint32_t ms =
+            msg[1] | (msg[2] << 8U) | (msg[3] << 16U) | (static_cast<std::uint32_t>(msg[4]) << 24U);
+        if (ms > 0) timer = arm_timer(std::chrono::milliseconds(ms));
+        if (w.cpu_usage_us) out.cpu_at_start_us = w.cpu_usage_us();
+        return true;
+    }
+    return false;  // kStop, or a message this supervisor does not know: stop rather than guess
+}
+
 }  // namespace
 
 Outcome supervise(const Watched& w) {
@@ -126,11 +145,13 @@ Outcome supervise(const Watched& w) {
         w.cpu_budget.count() > 0 && w.cpu_usage_us ? arm_timer(next_cpu_check(w, 0)) : UniqueFd{};
     UniqueFd hangup_timer;
     bool sync_open = true;
+    bool control_open = w.control_fd >= 0;
     auto kill_sandbox = [&] { sys::pidfd_send_signal(w.pidfd, SIGKILL); };
     constexpr int kOutputSlot = 6;
     constexpr int kTerminalSlot = kOutputSlot + OutputRelay::kStreams;
     constexpr int kHangupSlot = kTerminalSlot + terminal::PtyRelay::kSlots;
-    constexpr int kSlots = kHangupSlot + 1;
+    constexpr int kControlSlot = kHangupSlot + 1;
+    constexpr int kSlots = kControlSlot + 1;
     for (;;) {
         const int listener = w.denials ? w.denials->fd() : -1;
         pollfd fds[kSlots] = {
@@ -141,6 +162,7 @@ Outcome supervise(const Watched& w) {
         if (w.output) w.output->fill(&fds[kOutputSlot]);
         if (w.terminal) w.terminal->fill(&fds[kTerminalSlot]);
         if (hangup_timer) fds[kHangupSlot] = {hangup_timer.get(), POLLIN, 0};
+        if (control_open) fds[kControlSlot] = {w.control_fd, POLLIN, 0};
         if (::poll(fds, kSlots, w.terminal ? w.terminal->poll_timeout_ms() : -1) < 0) {
             if (errno == EINTR) continue;
             out.error = Error::from_errno(Step::kSupervise, "poll");
@@ -184,6 +206,11 @@ Outcome supervise(const Watched& w) {
         if (hangup_timer && (fds[kHangupSlot].revents & POLLIN)) {
             kill_sandbox();
             hangup_timer.reset();
+        }
+        if (control_open && fds[kControlSlot].revents != 0 && !handle_control(w, out, timer)) {
+            control_open = false;
+            out.stopped_by_caller = true;
+            kill_sandbox();
         }
         if (fds[0].revents & POLLIN) break;
         // The init reported the payload's status and closed the socket after killing and

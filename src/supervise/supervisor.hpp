@@ -38,6 +38,8 @@ struct Watched {
     std::chrono::milliseconds cpu_budget{0};
     std::function<std::optional<std::uint64_t>()> cpu_usage_us;
     unsigned cpu_parallelism = 1;
+    // The caller's control socket (Spec::control_fd), or -1.
+    int control_fd = -1;
 };
 
 struct Outcome {
@@ -50,6 +52,8 @@ struct Outcome {
     bool hangup_grace_used = false;         // the sandbox's terminal was hung up (see kHangupGrace)
     std::optional<launch::SyncMsg> exited;  // the init's kExited report, with usage
     bool init_exiting = false;              // returned before the init was reaped (see supervise())
+    bool stopped_by_caller = false;         // kStop, or the control socket closed
+    std::optional<std::uint64_t> cpu_at_start_us;  // the CPU count at the caller's kStart
     UniqueFd upper_fd;
     std::optional<Error> error;  // a parent-side failure while supervising
 };
