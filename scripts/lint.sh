@@ -30,7 +30,9 @@ check_confined 'CLI/' src/cli
 # The rootfs store owns its JSON formats (manifest.json, layer.json); its TOML recipes are read
 # through src/spec's toml_doc.
 check_confined 'toml\+\+/' src/spec
-check_confined 'nlohmann/' 'src/report|src/rootfs'
+# nsbox serve owns its HTTP API's JSON and the worker's result message.
+check_confined 'nlohmann/' 'src/report|src/rootfs|src/serve'
+check_confined 'microhttpd\.h' src/serve
 check_confined 'seccomp\.h' src/security
 check_confined 'sys/capability\.h' src/security
 check_confined 'systemd/' src/systemd

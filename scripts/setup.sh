@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${NSBOX_BUILD_DIR:-$ROOT/build}
 BUILD_PACKAGES=(g++ cmake make pkg-config libseccomp-dev libcap-dev libcli11-dev
                 libtomlplusplus-dev libexpected-dev libfmt-dev nlohmann-json3-dev googletest
-                libgtest-dev libsystemd-dev nettle-dev python3)
+                libgtest-dev libsystemd-dev nettle-dev libmicrohttpd-dev python3)
 
 install_packages() {
     local missing=()

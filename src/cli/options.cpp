@@ -1,9 +1,16 @@
 // CLI11 wiring: subcommands, flags and help text; dispatch to the commands.
 #include "cli/options.hpp"
+#ifdef NSBOX_WITH_SERVE_WORKER
+#include "serve/worker.hpp"
+#endif
 
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 
 namespace nsbox::cli {
@@ -145,10 +152,35 @@ CLI::App* add_rootfs_commands(CLI::App& app, RootfsOptions& o) {
 
 }  // namespace
 
+// `nsbox serve ARGS...` is nsbox-serve from nsbox's own directory, which parses its own flags.
+int exec_serve(int argc, char** argv) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::string helper = (self.parent_path() / "nsbox-serve").string();
+    std::vector<char*> args{const_cast<char*>(helper.c_str())};
+    for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+    ::execv(helper.c_str(), args.data());
+    const int err = errno;
+    std::fprintf(stderr, "nsbox: serve: cannot run %s: %s\n", helper.c_str(), std::strerror(err));
+    return err == ENOENT ? 127 : 126;
+}
+
 int run_cli(int argc, char** argv) {
+    if (argc >= 2 && std::string_view(argv[1]) == "serve") return exec_serve(argc, argv);
+#ifdef NSBOX_WITH_SERVE_WORKER
+    // One sandbox of nsbox serve, started by nsbox-serve itself (serve/worker.hpp).
+    if (argc >= 2 && std::string_view(argv[1]) == "--sandbox-worker")
+        return serve::worker_main(std::vector<std::string>(argv + 1, argv + argc));
+#endif
     CLI::App app{"nsbox: run untrusted code in a rootless Linux sandbox", "nsbox"};
     app.set_version_flag("--version", std::string("nsbox ") + NSBOX_VERSION);
     app.require_subcommand(1);
+
+    // Listed for --help; exec_serve() takes `nsbox serve` before parsing.
+    app.add_subcommand("serve",
+                       "Serve code execution over HTTP, a fresh sandbox per request "
+                       "(nsbox serve --help)");
 
     RunOptions run_options;
     CLI::App* run =
