@@ -55,6 +55,10 @@ if [ "$1" = --tests ]; then
     build=$3 repo=$4 catalog=${5:-}
     "$build/bin/nsbox_integration_tests" --gtest_filter='Limits.*:Cgroup.*' --gtest_brief=1 ||
         exit 1
+    # nsbox serve with its strict limits enforced: it starts, says so, and reports oom.
+    python3 "$repo/tests/serve/test_serve.py" --bin "$build/bin" \
+        UnixSocketServer.test_out_of_memory UnixSocketServer.test_health_and_info \
+        UnixSocketServer.test_timeout UnixSocketServer.test_files_in_and_out || exit 1
     if [ -n "$catalog" ]; then
         python3 "$repo/tests/escape/check_catalog.py" --nsbox "$build/bin/nsbox" \
             --catalog "$catalog" --only res_ --summary || exit 1
