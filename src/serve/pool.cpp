@@ -321,6 +321,17 @@ tl::expected<std::unique_ptr<Sandbox>, std::string> Pool::acquire(
             auto sandbox = std::move(ready_.front());
             ready_.pop_front();
             changed_.notify_all();
+            // One that ended while it waited (killed from outside, say) is replaced, not used.
+            pollfd ended[2] = {{sandbox->pidfd.get(), POLLIN, 0},
+                               {sandbox->control.get(), POLLIN, 0}};
+            if (::poll(ended, 2, 0) > 0) {
+                ++failed_;
+                last_error_ = "a ready sandbox ended before its request";
+                lock.unlock();
+                release(std::move(sandbox));
+                lock.lock();
+                continue;
+            }
             return sandbox;
         }
         if (consecutive_failures_ >= 3)

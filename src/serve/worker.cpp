@@ -133,6 +133,9 @@ int worker_main(const std::vector<std::string>& args) {
         return 125;
     }
     spec->control_fd = kWorkerControlFd;
+    // A pool's sandbox may wait any time for its request: the profile's timeout is the
+    // request's limit, armed by the server's kStart (timeout_ms, at most the profile's).
+    spec->timeout.value = std::chrono::milliseconds(0);
     auto lease = rootfs::prepare_for_run(*spec);
     if (!lease) {
         send_result(setup_failure(lease.error()));

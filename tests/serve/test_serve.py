@@ -338,6 +338,37 @@ class Limits(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_ready_sandboxes_outlive_the_profile_timeout(self):
+        # The profile's timeout limits each request, not how long a sandbox waits for one.
+        with tempfile.TemporaryDirectory(prefix="nsbox-test-profile-") as d:
+            profile = os.path.join(d, "short.toml")
+            with open(profile, "w") as f:
+                f.write('extends = "serve"\n[sandbox]\ntimeout = "1s"\n')
+            server = Server("--profile", profile, "--pool", "1")
+            try:
+                time.sleep(2.5)
+                r = server.client().execute("print('still here')")
+                self.assertEqual((r["reason"], r["stdout"]), ("exited", "still here\n"))
+                r = server.client().execute("import time; time.sleep(5)")
+                self.assertEqual(r["reason"], "timeout")
+                self.assertLess(r["duration_ms"], 4000)
+            finally:
+                server.stop()
+
+    def test_a_ready_sandbox_killed_from_outside_is_not_used(self):
+        server = Server("--pool", "1", "--max-concurrency", "1")
+        try:
+            time.sleep(1)
+            workers = subprocess.run(["pgrep", "-f", "--", "--sandbox-worker .*" + server.dir],
+                                     capture_output=True, text=True).stdout.split()
+            self.assertEqual(len(workers), 1, workers)
+            os.kill(int(workers[0]), signal.SIGKILL)
+            time.sleep(0.5)
+            r = server.client().execute("print('fresh')")
+            self.assertEqual(r["stdout"], "fresh\n")
+        finally:
+            server.stop()
+
     def test_disconnected_client_stops_its_sandbox(self):
         server = Server("--pool", "1")
         try:
