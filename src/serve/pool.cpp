@@ -100,12 +100,6 @@ tl::unexpected<std::string> pool_error(const std::string& message, int err = 0) 
     return tl::unexpected<std::string>(err == 0 ? message : message + ": " + std::strerror(err));
 }
 
-// The engine's error lines start with the program's name; the server says its own.
-std::string without_program_name(std::string line) {
-    constexpr std::string_view kPrefix = "nsbox: ";
-    if (line.rfind(kPrefix, 0) == 0) line.erase(0, kPrefix.size());
-    return line;
-}
 
 struct Pipe {
     UniqueFd read;
@@ -126,7 +120,7 @@ std::string startup_failure(int control_fd, int pidfd) {
         if (n > 0) {
             text.resize(static_cast<std::size_t>(n));
             if (auto r = parse_worker_result(text); r && r->error)
-                return without_program_name(*r->error);
+                return *r->error;
         }
     }
     siginfo_t info{};

@@ -845,7 +845,7 @@ int serve(const ServeOptions& given) {
     if (!o.token_file.empty()) {
         auto t = read_token(o.token_file);
         if (!t) {
-            say(t.error().line());
+            say(t.error().message());
             return kExitCannotStart;
         }
         token = std::move(*t);
@@ -863,14 +863,14 @@ int serve(const ServeOptions& given) {
 
     auto state = StateDir::create();
     if (!state) {
-        say(state.error().line());
+        say(state.error().message());
         return kExitCannotStart;
     }
     SandboxTemplate sandbox{o.profile,   o.limits_mode,   o.rootfs, state->path() + "/empty",
                             o.max_files, o.max_file_bytes};
     auto spec = sandbox_spec(sandbox, state->path() + "/check");
     if (!spec) {
-        say(spec.error().line());
+        say(spec.error().message());
         return kExitCannotStart;
     }
     ApiLimits limits;
@@ -903,7 +903,7 @@ int serve(const ServeOptions& given) {
 
     auto listener = address->is_unix ? listen_unix(address->path) : listen_tcp(*address);
     if (!listener) {
-        say(listener.error().line());
+        say(listener.error().message());
         return kExitCannotStart;
     }
     Service service(o, limits, info_document(o, *spec, limits, warning, pool_size), token, pool,

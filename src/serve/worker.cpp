@@ -43,7 +43,7 @@ WorkerResult setup_failure(const Error& error) {
     WorkerResult r;
     r.reason = "setup_error";
     r.exit_code = error.exit_code();
-    r.error = error.line();
+    r.error = error.message();
     return r;
 }
 
@@ -149,7 +149,7 @@ int worker_main(const std::vector<std::string>& args) {
     WorkerResult r;
     r.reason = std::string(reason_name(run->reason));
     r.exit_code = run->exit_code;
-    if (run->error) r.error = run->error->line();
+    if (run->error) r.error = run->error->message();
     const ResourceUsage& u = run->usage;
     if (u.cpu_user_us && u.cpu_system_us) r.cpu_us = *u.cpu_user_us + *u.cpu_system_us;
     r.cpu_at_start_us = run->cpu_at_start_us;
@@ -166,7 +166,7 @@ int worker_main(const std::vector<std::string>& args) {
             r.skipped.emplace_back("",
                                    std::to_string(skipped.size() - kListed) + " more not listed");
     }
-    if (run->export_error) r.export_error = run->export_error->line();
+    if (run->export_error) r.export_error = run->export_error->message();
     send_result(r);
     return 0;
 }
