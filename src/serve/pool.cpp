@@ -100,7 +100,6 @@ tl::unexpected<std::string> pool_error(const std::string& message, int err = 0) 
     return tl::unexpected<std::string>(err == 0 ? message : message + ": " + std::strerror(err));
 }
 
-
 struct Pipe {
     UniqueFd read;
     UniqueFd write;
@@ -119,8 +118,7 @@ std::string startup_failure(int control_fd, int pidfd) {
         const ssize_t n = ::recv(control_fd, text.data(), text.size(), MSG_DONTWAIT);
         if (n > 0) {
             text.resize(static_cast<std::size_t>(n));
-            if (auto r = parse_worker_result(text); r && r->error)
-                return *r->error;
+            if (auto r = parse_worker_result(text); r && r->error) return *r->error;
         }
     }
     siginfo_t info{};
