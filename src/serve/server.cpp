@@ -103,7 +103,23 @@ std::optional<ListenAddress> parse_listen(const std::string& text, std::string& 
     return a;
 }
 
-Result<UniqueFd> listen_unix(const std::string& path) {
+// A listening socket; a UNIX socket's file is removed with it, on every way out.
+struct Listener {
+    UniqueFd fd;
+    std::string unix_path;
+    Listener() = default;
+    Listener(Listener&&) = default;
+    Listener& operator=(Listener&&) = delete;
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+    ~Listener() { close(); }
+    void close() {
+        if (fd && !unix_path.empty()) ::unlink(unix_path.c_str());
+        fd.reset();
+    }
+};
+
+Result<Listener> listen_unix(const std::string& path) {
     auto err = [&](const std::string& what, int e) {
         return fail(Error::system(Step::kSupervise, e, what + " " + path));
     };
@@ -129,17 +145,21 @@ Result<UniqueFd> listen_unix(const std::string& path) {
                                       "another server is listening on " + path));
         ::unlink(path.c_str());  // a socket nobody listens on: left by a server that died
     }
-    // Created 0600 from the start: no moment where another user could connect.
-    const mode_t old_umask = ::umask(0177);
-    const int bound = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    const int bind_errno = errno;
-    ::umask(old_umask);
-    if (bound != 0) return err("bind", bind_errno);
-    if (::listen(fd.get(), 128) != 0) return err("listen on", errno);
-    return fd;
+    // Created 0600 from the start, so that there is no moment where another user could
+    // connect: bind() gives the file the socket inode's mode (less the umask). Not by changing
+    // the umask, which is the whole process's: a thread creating a directory meanwhile would
+    // get one without its search bit.
+    if (::fchmod(fd.get(), 0600) != 0) return err("set the mode of the socket for", errno);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return err("bind", errno);
+    Listener listener;
+    listener.fd = std::move(fd);
+    listener.unix_path = path;
+    if (::listen(listener.fd.get(), 128) != 0) return err("listen on", errno);
+    return listener;
 }
 
-Result<UniqueFd> listen_tcp(ListenAddress& a) {
+Result<Listener> listen_tcp(ListenAddress& a) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -164,7 +184,9 @@ Result<UniqueFd> listen_tcp(ListenAddress& a) {
         ::getnameinfo(reinterpret_cast<sockaddr*>(&bound), len, nullptr, 0, port, sizeof port,
                       NI_NUMERICSERV) == 0)
         a.port = port;  // port 0: the one the kernel chose
-    return fd;
+    Listener listener;
+    listener.fd = std::move(fd);
+    return listener;
 }
 
 Result<std::string> read_token(const std::string& file) {
@@ -893,6 +915,12 @@ int serve(const ServeOptions& given) {
     const std::uint64_t output_cap =
         (spec->limits.output.value != 0 ? spec->limits.output.value : 8ULL << 20) + 256;
 
+    // Before any sandbox starts: an address in use is refused at once.
+    auto listener = address->is_unix ? listen_unix(address->path) : listen_tcp(*address);
+    if (!listener) {
+        say(listener.error().message());
+        return kExitCannotStart;
+    }
     Pool pool(
         PoolConfig{o.worker_exe, sandbox, state->path(), pool_size, std::chrono::seconds(60)});
     if (auto started = pool.start(); !started) {
@@ -901,11 +929,6 @@ int serve(const ServeOptions& given) {
     }
     if (!warning.empty()) say("warning: " + warning + " (--limits best-effort)");
 
-    auto listener = address->is_unix ? listen_unix(address->path) : listen_tcp(*address);
-    if (!listener) {
-        say(listener.error().message());
-        return kExitCannotStart;
-    }
     Service service(o, limits, info_document(o, *spec, limits, warning, pool_size), token, pool,
                     output_cap);
     // Connections beyond the running and waiting requests get a quick 429 or 503 from these
@@ -915,7 +938,7 @@ int serve(const ServeOptions& given) {
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
             MHD_USE_ITC | MHD_USE_ERROR_LOG,
         0, nullptr, nullptr, &Service::on_request, &service, MHD_OPTION_EXTERNAL_LOGGER, &mhd_log,
-        nullptr, MHD_OPTION_LISTEN_SOCKET, listener->get(), MHD_OPTION_CONNECTION_LIMIT,
+        nullptr, MHD_OPTION_LISTEN_SOCKET, listener->fd.get(), MHD_OPTION_CONNECTION_LIMIT,
         connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, 60U, MHD_OPTION_NOTIFY_COMPLETED,
         &Service::on_completed, &service, MHD_OPTION_END);
     if (!daemon) {
@@ -939,8 +962,7 @@ int serve(const ServeOptions& given) {
         service.admission().wait_idle(Clock::now() + std::chrono::seconds(10));
     }
     MHD_stop_daemon(daemon);
-    listener->reset();
-    if (address->is_unix) ::unlink(address->path.c_str());
+    listener->close();
     pool.shutdown();
     say("stopped");
     return 0;

@@ -85,6 +85,7 @@ class Server:
     def wait(self, timeout=30):
         code = self.proc.wait(timeout)
         self._reader.join(5)
+        self.proc.stderr.close()
         self.check_state_removed()
         return code
 
@@ -103,6 +104,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self._reader.join(5)
+        self.proc.stderr.close()
         self.check_state_removed()
 
 
@@ -124,6 +126,8 @@ def raw_request(server, method, path, body=None, headers=None, timeout=60):
 
 
 class UnixSocketServer(unittest.TestCase):
+    maxDiff = None
+
     @classmethod
     def setUpClass(cls):
         cls.server = Server("--max-concurrency", "2", "--pool", "2")
@@ -137,6 +141,21 @@ class UnixSocketServer(unittest.TestCase):
         mode = os.stat(self.server.socket).st_mode
         self.assertTrue(stat.S_ISSOCK(mode))
         self.assertEqual(stat.S_IMODE(mode), 0o600)
+        # And under the caller's umask, not a process-wide one of the server's (its threads
+        # create directories meanwhile): the private directory keeps its search bit.
+        state = [n for n in os.listdir(self.server.dir) if n.startswith("nsbox-serve.")]
+        self.assertEqual(len(state), 1)
+        for entry in os.scandir(os.path.join(self.server.dir, state[0])):
+            if entry.name.startswith("sb-"):
+                self.assertEqual(stat.S_IMODE(entry.stat().st_mode), 0o700, entry.name)
+
+    def test_a_second_server_on_the_same_socket_is_refused(self):
+        proc = subprocess.run([os.path.join(BIN, "nsbox"), "serve"] + LIMITS +
+                              ["--listen", "unix:" + self.server.socket],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 125)
+        self.assertIn("another server is listening on " + self.server.socket, proc.stderr)
+        self.assertEqual(self.client.execute("print(1)")["stdout"], "1\n")  # still ours
 
     def test_stdout_stderr_and_success(self):
         r = self.client.execute("import sys\nprint('out')\nprint('err', file=sys.stderr)")
@@ -166,9 +185,12 @@ class UnixSocketServer(unittest.TestCase):
             "open('changed.txt', 'a').write('+more')\n",
             files={"data/in.txt": b"input", "changed.txt": b"start", "same.txt": b"same"})
         self.assertEqual(r["stdout"], "input\n")
-        self.assertEqual(r["files"], {"out.txt": b"written", "deep/er/x.bin": bytes(range(256)),
-                                      "changed.txt": b"start+more"})
-        self.assertEqual(r["files_omitted"], [])
+        # Compared together so that a failure shows why files were left out.
+        self.assertEqual({"files": r["files"], "files_omitted": r["files_omitted"]},
+                         {"files": {"out.txt": b"written", "deep/er/x.bin": bytes(range(256)),
+                                    "changed.txt": b"start+more"},
+                          "files_omitted": []},
+                         {k: r[k] for k in ("reason", "exit_code", "error", "stderr")})
 
     def test_stdin_env_and_working_directory(self):
         r = self.client.execute("import os, sys\nprint(sys.stdin.read().upper(), os.getcwd(), "
@@ -464,14 +486,15 @@ class Startup(unittest.TestCase):
     def test_strict_limits_refuse_to_start_where_they_cannot_be_enforced(self):
         if EXPECT_CGROUP:
             self.skipTest("this host enforces the limits")
-        proc = subprocess.run([os.path.join(BIN, "nsbox"), "serve", "--listen",
-                               "unix:" + tempfile.mktemp(prefix="nsbox-test-strict-")],
+        path = tempfile.mktemp(prefix="nsbox-test-strict-")
+        proc = subprocess.run([os.path.join(BIN, "nsbox"), "serve", "--listen", "unix:" + path],
                               capture_output=True, text=True, timeout=60)
         self.assertEqual(proc.returncode, 125)
         lines = proc.stderr.strip().splitlines()
         self.assertEqual(len(lines), 1, proc.stderr)
         self.assertIn("limits.mode is strict", lines[0])
         self.assertIn("--limits best-effort", lines[0])
+        self.assertFalse(os.path.exists(path), "the refused server left its socket")
 
     def test_bad_flags_and_profiles(self):
         for args, text in [(["--listen", "nonsense:"], "--listen"),
