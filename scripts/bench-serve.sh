@@ -27,6 +27,11 @@ if ! $PY -c 'import flask' 2>/dev/null; then
     [[ $(id -u) -eq 0 ]] || { echo "bench-serve.sh: needs python3-flask (apt-get install python3-flask)" >&2; exit 1; }
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-flask >/dev/null
 fi
+for tool in hyperfine bwrap; do
+    command -v $tool >/dev/null && continue
+    [[ $(id -u) -eq 0 ]] || { echo "bench-serve.sh: needs $tool (apt-get install ${tool/bwrap/bubblewrap})" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${tool/bwrap/bubblewrap}" >/dev/null
+done
 [[ -x $BUILD/bin/nsbox-serve ]] || "$ROOT/scripts/setup.sh" >/dev/null
 
 WORK=$(mktemp -d /tmp/nsbox-bench-serve.XXXXXX)
@@ -166,6 +171,31 @@ PY
         echo "${rows[-1]}"
     done
 done
+
+# The floor under both: what one request's interpreter and sandbox cost, and how much two CPUs
+# gain from running two interpreters at once (a closed loop is bound by the work per request
+# divided by that gain).
+floor_json="$WORK/floor.json"
+hyperfine --style none --warmup 5 --runs 40 -N --export-json "$floor_json" \
+    -n "python3 -c pass" "$PY -c pass" \
+    -n "two at once" "sh -c '$PY -c pass & $PY -c pass; wait'" \
+    -n "nsbox run, serve profile" \
+    "$BUILD/bin/nsbox run -q --profile serve ${limits[*]} -- $PY -c pass" \
+    -n "bubblewrap" "bwrap --unshare-all --ro-bind /usr /usr --symlink usr/lib /lib \
+        --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev $PY -c pass" \
+    >/dev/null
+floor=$($PY - "$floor_json" <<'PY'
+import json, statistics, sys
+r = {x["command"]: statistics.median(x["times"]) * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+one, two = r["python3 -c pass"], r["two at once"]
+print(f"| python3 -c pass | {one:.1f} |")
+print(f"| two python3 -c pass at once | {two:.1f} (parallel gain {2 * one / two:.2f}x of 2) |")
+print(f"| nsbox run --profile serve -- python3 -c pass | {r['nsbox run, serve profile']:.1f} |")
+print(f"| bwrap --unshare-all ... python3 -c pass | {r['bubblewrap']:.1f} |")
+PY
+)
+echo "$floor"
 if [[ -n $MARKDOWN ]]; then
-    { echo "$header"; echo "|---|---|---|---|---|---|---|---|---|"; printf '%s\n' "${rows[@]}"; } >"$MARKDOWN"
+    { echo "$header"; echo "|---|---|---|---|---|---|---|---|---|"; printf '%s\n' "${rows[@]}"
+      echo; echo "| floor (hyperfine, median of 40) | ms |"; echo "|---|---|"; echo "$floor"; } >"$MARKDOWN"
 fi
