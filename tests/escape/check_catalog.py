@@ -91,20 +91,23 @@ def main():
         print(f"escape catalog not found at {args.catalog}: skipping", file=sys.stderr)
         return 77
     launcher = shlex.quote(os.path.abspath(args.nsbox)) + " run {probe} {args}"
-    server = None
-    if args.via_serve:
-        server, launcher = start_server(args.nsbox, serve_limits)
-    try:
-        return check(args, harness, launcher, unenforced)
-    finally:
-        if server:
-            server.terminate()
-            server.wait(30)
+    # The server's socket and the report (unless --json) live here, and go with it.
+    with tempfile.TemporaryDirectory(prefix="nsbox-test-escape-") as work:
+        server = None
+        if args.via_serve:
+            server, launcher = start_server(args.nsbox, serve_limits, work)
+        try:
+            return check(args, harness, launcher, unenforced,
+                         args.json or os.path.join(work, "report.json"))
+        finally:
+            if server:
+                server.terminate()
+                server.wait(30)
 
 
-def start_server(nsbox, limits_args):
+def start_server(nsbox, limits_args, work):
     """A server on a private socket; returns it and the launcher template of its client."""
-    socket_path = os.path.join(tempfile.mkdtemp(prefix="nsbox-test-escape-serve-"), "s.sock")
+    socket_path = os.path.join(work, "s.sock")
     server = subprocess.Popen([nsbox, "serve", *limits_args, "--listen", "unix:" + socket_path],
                               stderr=subprocess.PIPE, text=True)
     for line in server.stderr:
@@ -121,8 +124,7 @@ def start_server(nsbox, limits_args):
                     f"--server unix:{shlex.quote(socket_path)} run {{probe}} {{args}}")
 
 
-def check(args, harness, launcher, unenforced):
-    report = args.json or os.path.join(tempfile.mkdtemp(prefix="nsbox-escape-"), "report.json")
+def check(args, harness, launcher, unenforced, report):
     cmd = [sys.executable, harness, "--name", "nsbox-serve" if args.via_serve else "nsbox",
            "--launcher", launcher,
            "--probes", os.path.join(args.catalog, "probes"), "--json", report]
