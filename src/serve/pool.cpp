@@ -260,7 +260,10 @@ void Pool::starter_loop() {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         if (ready_.size() + starting_ >= config_.size) {
-            changed_.wait(lock);
+            // Woken at least every second to replace a ready sandbox that ended meanwhile,
+            // rather than when a request would have taken it.
+            changed_.wait_for(lock, std::chrono::seconds(1));
+            release_all(lock, take_ended_locked());
             continue;
         }
         ++starting_;
@@ -293,6 +296,41 @@ void Pool::starter_loop() {
     }
 }
 
+namespace {
+
+// A ready sandbox sends nothing and keeps running until its request: any event on its worker's
+// pidfd or control socket means it ended.
+bool has_ended(const Sandbox& sandbox) {
+    pollfd ended[2] = {{sandbox.pidfd.get(), POLLIN, 0}, {sandbox.control.get(), POLLIN, 0}};
+    return ::poll(ended, 2, 0) > 0;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<Sandbox>> Pool::take_ended_locked() {
+    std::vector<std::unique_ptr<Sandbox>> ended;
+    for (auto it = ready_.begin(); it != ready_.end();) {
+        if (!has_ended(**it)) {
+            ++it;
+            continue;
+        }
+        ended.push_back(std::move(*it));
+        it = ready_.erase(it);
+        ++failed_;
+        last_error_ = "a ready sandbox ended before its request";
+    }
+    if (!ended.empty()) changed_.notify_all();
+    return ended;
+}
+
+void Pool::release_all(std::unique_lock<std::mutex>& lock,
+                       std::vector<std::unique_ptr<Sandbox>> sandboxes) {
+    if (sandboxes.empty()) return;
+    lock.unlock();
+    for (auto& sandbox : sandboxes) release(std::move(sandbox));
+    lock.lock();
+}
+
 tl::expected<std::unique_ptr<Sandbox>, std::string> Pool::acquire(
     std::chrono::steady_clock::time_point deadline) {
     if (config_.size == 0) {
@@ -309,21 +347,13 @@ tl::expected<std::unique_ptr<Sandbox>, std::string> Pool::acquire(
     std::unique_lock lock(mutex_);
     for (;;) {
         if (stopping_) return pool_error("the server is shutting down");
+        // One that ended while it waited (killed from outside, say) is replaced, not used.
+        release_all(lock, take_ended_locked());
+        if (stopping_) return pool_error("the server is shutting down");
         if (!ready_.empty()) {
             auto sandbox = std::move(ready_.front());
             ready_.pop_front();
             changed_.notify_all();
-            // One that ended while it waited (killed from outside, say) is replaced, not used.
-            pollfd ended[2] = {{sandbox->pidfd.get(), POLLIN, 0},
-                               {sandbox->control.get(), POLLIN, 0}};
-            if (::poll(ended, 2, 0) > 0) {
-                ++failed_;
-                last_error_ = "a ready sandbox ended before its request";
-                lock.unlock();
-                release(std::move(sandbox));
-                lock.lock();
-                continue;
-            }
             return sandbox;
         }
         if (consecutive_failures_ >= 3)
@@ -357,8 +387,13 @@ void Pool::shutdown() {
 }
 
 PoolStats Pool::stats() {
-    std::lock_guard lock(mutex_);
-    return PoolStats{static_cast<unsigned>(ready_.size()), starting_, started_, failed_,
+    std::unique_lock lock(mutex_);
+    release_all(lock, take_ended_locked());
+    return PoolStats{static_cast<unsigned>(ready_.size()),
+                     starting_,
+                     started_,
+                     failed_,
+                     consecutive_failures_,
                      last_error_};
 }
 

@@ -49,6 +49,7 @@ struct PoolStats {
     unsigned starting = 0;
     std::uint64_t started = 0;
     std::uint64_t failed = 0;
+    unsigned failed_starts_in_a_row = 0;  // the host cannot start sandboxes now
     std::string last_error;
 };
 
@@ -73,6 +74,11 @@ class Pool {
  private:
     tl::expected<std::unique_ptr<Sandbox>, std::string> launch();
     void starter_loop();
+    // Takes out the ready sandboxes that ended while they waited (counted as failures).
+    std::vector<std::unique_ptr<Sandbox>> take_ended_locked();
+    // Releases them with the lock dropped: the reaper has its own.
+    void release_all(std::unique_lock<std::mutex>& lock,
+                     std::vector<std::unique_ptr<Sandbox>> sandboxes);
 
     PoolConfig config_;
     std::unique_ptr<Reaper> reaper_;

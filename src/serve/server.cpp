@@ -639,8 +639,9 @@ class Service {
         const PoolStats pool = pool_.stats();
         const auto [running, waiting] = admission_.counts();
         const bool draining = admission_.draining();
-        const bool failing = pool.ready == 0 && !pool.last_error.empty() && options_.pool != 0 &&
-                             pool.failed > 0 && pool.starting == 0;
+        // Degraded while sandboxes fail to start and none is left, not for one that ended.
+        const bool failing =
+            pool.ready == 0 && options_.pool != 0 && pool.failed_starts_in_a_row > 0;
         json doc{{"status", draining  ? "draining"
                             : failing ? "degraded"
                                       : "ok"},

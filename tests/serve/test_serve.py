@@ -385,7 +385,17 @@ class Limits(unittest.TestCase):
                                      capture_output=True, text=True).stdout.split()
             self.assertEqual(len(workers), 1, workers)
             os.kill(int(workers[0]), signal.SIGKILL)
-            time.sleep(0.5)
+            # Noticed while waiting, not when a request would take it: counted, reaped (no
+            # zombie left) and replaced.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                health = server.client().health()
+                if health["sandbox_failures"] == 1 and health["ready_sandboxes"] == 1:
+                    break
+                time.sleep(0.2)
+            self.assertEqual((health["sandbox_failures"], health["ready_sandboxes"]), (1, 1))
+            self.assertEqual(health["status"], "ok")
+            self.assertFalse(os.path.exists(f"/proc/{workers[0]}"), "the worker was not reaped")
             r = server.client().execute("print('fresh')")
             self.assertEqual(r["stdout"], "fresh\n")
         finally:
