@@ -401,6 +401,47 @@ class Limits(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_health_is_degraded_while_sandboxes_cannot_start(self):
+        # The rootfs is reached through a symlink the test removes once a sandbox is ready:
+        # that one still serves, every later start fails until the link is back.
+        with tempfile.TemporaryDirectory(prefix="nsbox-test-rootfs-") as d:
+            rootfs = os.path.join(d, "root")
+            os.symlink("/", rootfs)
+            server = Server("--rootfs", rootfs, "--pool", "1", "--max-concurrency", "1")
+            try:
+                def health_until(wanted):
+                    deadline = time.monotonic() + 30
+                    while True:
+                        status, health, _ = raw_request(server, "GET", "/healthz")
+                        if wanted(health) or time.monotonic() > deadline:
+                            return status, health
+                        time.sleep(0.1)
+
+                status, health = health_until(lambda h: h["ready_sandboxes"] == 1)
+                self.assertEqual((status, health["status"]), (200, "ok"), health)
+                os.unlink(rootfs)
+                r = server.client().execute("print('ready before')")
+                self.assertEqual(r["stdout"], "ready before\n")
+
+                status, health = health_until(lambda h: h["status"] == "degraded")
+                self.assertEqual((status, health["status"]), (503, "degraded"), health)
+                self.assertEqual(health["ready_sandboxes"], 0)
+                self.assertGreaterEqual(health["sandbox_failures"], 1)
+                self.assertIn(rootfs, health["last_error"])
+                # A request meanwhile gets a 503 with the reason, not a hang.
+                with self.assertRaises(NsboxError) as refused:
+                    server.client().execute("print('never')")
+                self.assertEqual(refused.exception.status, 503)
+                self.assertIn(rootfs, str(refused.exception))
+
+                os.symlink("/", rootfs)
+                status, health = health_until(lambda h: h["ready_sandboxes"] == 1)
+                self.assertEqual((status, health["status"]), (200, "ok"), health)
+                r = server.client().execute("print('back')")
+                self.assertEqual(r["stdout"], "back\n")
+            finally:
+                server.stop()
+
     def test_disconnected_client_stops_its_sandbox(self):
         server = Server("--pool", "1")
         try:
