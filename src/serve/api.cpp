@@ -239,6 +239,15 @@ std::string bootstrap_message(const ExecuteRequest& request) {
     return out;
 }
 
+bool is_valid_utf8(std::string_view text) {
+    try {
+        static_cast<void>(json(std::string(text)).dump());
+        return true;
+    } catch (const json::type_error&) {
+        return false;
+    }
+}
+
 std::string render_execute_response(const ExecuteResponse& r) {
     json files = json::object();
     for (const auto& [path, data] : r.files) files[path] = base64_encode(data);

@@ -53,6 +53,10 @@ tl::expected<ExecuteRequest, RequestError> parse_execute_request(std::string_vie
 // NUL, at most 255 bytes a component and 1024 in all.
 bool is_valid_workspace_path(std::string_view path);
 
+// True when `text` is valid UTF-8, the only form a JSON string (a returned file's name) can
+// carry without changing it.
+bool is_valid_utf8(std::string_view text);
+
 std::string base64_encode(std::string_view data);
 // Standard alphabet with padding; whitespace is not allowed. nullopt when malformed.
 std::optional<std::string> base64_decode(std::string_view text);

@@ -261,7 +261,8 @@ class OutputBuffer {
 };
 
 // What the code wrote under /workspace, as the worker exported it: regular files only, less
-// the input files it left unchanged.
+// the input files it left unchanged. The export keeps the code's symlinks as symlinks: none is
+// followed here, not even to name it.
 void collect_files(const std::string& out_dir, const ExecuteRequest& request,
                    const ApiLimits& limits, ExecuteResponse& response) {
     std::error_code ec;
@@ -273,11 +274,16 @@ void collect_files(const std::string& out_dir, const ExecuteRequest& request,
         paths.push_back(it->path());
     std::sort(paths.begin(), paths.end());
     for (const auto& path : paths) {
-        const std::string rel = std::filesystem::relative(path, out_dir, ec).string();
+        const std::string rel = path.lexically_relative(out_dir).string();
         const auto status = std::filesystem::symlink_status(path, ec);
         if (std::filesystem::is_directory(status)) continue;
         if (!std::filesystem::is_regular_file(status)) {
-            response.files_omitted.push_back({rel, "not a regular file"});
+            response.files_omitted.push_back(
+                {rel, std::filesystem::is_symlink(status) ? "symlink" : "not a regular file"});
+            continue;
+        }
+        if (!is_valid_utf8(rel)) {
+            response.files_omitted.push_back({rel, "name is not valid UTF-8"});
             continue;
         }
         std::ifstream in(path, std::ios::binary);

@@ -192,6 +192,27 @@ class UnixSocketServer(unittest.TestCase):
                           "files_omitted": []},
                          {k: r[k] for k in ("reason", "exit_code", "error", "stderr")})
 
+    def test_what_cannot_come_back_is_named_not_followed(self):
+        # A symlink (here to a host path), a fifo, a name JSON cannot carry and a file past
+        # the size cap: each is listed by its own name and reason; nothing blocks or follows.
+        r = self.client.execute(
+            "import os\n"
+            "os.symlink('/etc/hostname', 'link')\n"
+            "os.symlink('/etc', 'dirlink')\n"
+            "os.mkfifo('pipe')\n"
+            "open(b'bad\\xffname', 'w').write('x')\n"
+            "open('big', 'wb').write(b'0' * (11 << 20))\n"
+            "open('kept.txt', 'w').write('kept')\n")
+        self.assertEqual(r["reason"], "exited", r["stderr"])
+        self.assertEqual(r["files"], {"kept.txt": b"kept"})
+        omitted = {f["path"]: f["reason"] for f in r["files_omitted"]}
+        self.assertEqual(omitted.get("link"), "symlink", omitted)
+        self.assertEqual(omitted.get("dirlink"), "symlink", omitted)
+        self.assertEqual(omitted.get("pipe"), "fifo", omitted)
+        self.assertEqual(omitted.get("bad\ufffdname"), "name is not valid UTF-8", omitted)
+        self.assertIn("big", omitted)
+        self.assertEqual(len(omitted), 5, omitted)
+
     def test_stdin_env_and_working_directory(self):
         r = self.client.execute("import os, sys\nprint(sys.stdin.read().upper(), os.getcwd(), "
                                 "os.environ['GREETING'])", stdin="hello", env={"GREETING": "hi"})

@@ -50,6 +50,14 @@ TEST(ServeApi, WorkspacePaths) {
     EXPECT_FALSE(is_valid_workspace_path(std::string("a\0b", 3)));
 }
 
+TEST(ServeApi, Utf8Names) {
+    for (const char* good : {"", "plain.txt", "caf\xc3\xa9", "\xf0\x9f\x90\x8d.py"})
+        EXPECT_TRUE(is_valid_utf8(good)) << good;
+    // A stray byte, a cut sequence, an overlong form and an encoded surrogate.
+    for (const char* bad : {"bad\xffname", "cut\xc3", "\xc0\xaf", "\xed\xa0\x80"})
+        EXPECT_FALSE(is_valid_utf8(bad)) << bad;
+}
+
 TEST(ServeApi, AcceptsAFullRequest) {
     auto r = parse_execute_request(
         R"j({"code": "print(1)", "files": {"d/a.txt": "aGk="}, "stdin": "x",
