@@ -7,7 +7,9 @@
 # both with keep-alive connections.
 #   scripts/bench-serve.sh [--requests N] [--markdown FILE]
 # Workloads: print(1), and code that imports json and writes a file (returned base64).
-# Concurrency 1, 4 and 16. nsbox serve runs with --limits best-effort where the host cannot
+# Concurrency 1, 4 and 16 in a closed loop (each client sends its next request at once), then
+# paced: one client that waits 250 ms between requests, as an agent does between tool calls
+# (its model runs in between), where latency, not throughput, is what the agent sees. nsbox serve runs with --limits best-effort where the host cannot
 # enforce the serve profile's limits (cgroup v1 hosts like this one).
 set -euo pipefail
 
@@ -74,10 +76,12 @@ if __name__ == "__main__":
 PY
 
 cat >"$WORK/load.py" <<'PY'
-# Closed-loop load: C threads, each with its own keep-alive connection, N requests in all.
+# Load: C threads, each with its own keep-alive connection, N requests in all; each thread
+# waits PAUSE seconds after each answer (0: a closed loop).
 import http.client, json, statistics, sys, threading, time
 host, port, token, concurrency, total, code = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+pause = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
 body = json.dumps({"code": code}).encode()
 headers = {"Content-Type": "application/json"}
 if token:
@@ -101,6 +105,7 @@ def worker():
             if response.status != 200 or not doc.get("success"):
                 errors.append(response.status)
             latencies.append(elapsed * 1000)
+        time.sleep(pause)
 
 # Warm-up outside the measurement.
 warm = http.client.HTTPConnection(host, port, timeout=60)
@@ -171,6 +176,21 @@ PY
         echo "${rows[-1]}"
     done
 done
+paced_header="| paced workload (250 ms between requests) | nsbox p50 ms | Flask p50 ms | nsbox p99 ms | Flask p99 ms |"
+paced_rows=()
+paced_requests=$((REQUESTS / 3))
+for name in print json+file; do
+    n=$($PY "$WORK/load.py" 127.0.0.1 "$nsbox_port" "$token" 1 "$paced_requests" "${workload[$name]}" 0.25)
+    f=$($PY "$WORK/load.py" 127.0.0.1 "$flask_port" "" 1 "$paced_requests" "${workload[$name]}" 0.25)
+    paced_rows+=("$($PY - "$name" "$n" "$f" <<'PY'
+import json, sys
+name, n, f = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+bad = f" (errors: nsbox {n['errors']}, Flask {f['errors']})" if n["errors"] or f["errors"] else ""
+print(f"| {name} | {n['p50']:.1f} | {f['p50']:.1f} | {n['p99']:.1f} | {f['p99']:.1f} |{bad}")
+PY
+)")
+    echo "${paced_rows[-1]}"
+done
 
 # The floor under both: what one request's interpreter and sandbox cost, and how much two CPUs
 # gain from running two interpreters at once (a closed loop is bound by the work per request
@@ -197,5 +217,6 @@ PY
 echo "$floor"
 if [[ -n $MARKDOWN ]]; then
     { echo "$header"; echo "|---|---|---|---|---|---|---|---|---|"; printf '%s\n' "${rows[@]}"
+      echo; echo "$paced_header"; echo "|---|---|---|---|---|"; printf '%s\n' "${paced_rows[@]}"
       echo; echo "| floor (hyperfine, median of 40) | ms |"; echo "|---|---|"; echo "$floor"; } >"$MARKDOWN"
 fi
