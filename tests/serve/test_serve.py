@@ -82,6 +82,15 @@ class Server:
     def log_records(self):
         return [json.loads(line) for line in self.lines if line.startswith("{")]
 
+    def health_until(self, wanted, timeout=30):
+        """(status, /healthz body) once wanted(body) holds, or the last one after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status, health, _ = raw_request(self, "GET", "/healthz")
+            if wanted(health) or time.monotonic() > deadline:
+                return status, health
+            time.sleep(0.1)
+
     def wait(self, timeout=30):
         code = self.proc.wait(timeout)
         self._reader.join(5)
@@ -408,12 +417,8 @@ class Limits(unittest.TestCase):
             os.kill(int(workers[0]), signal.SIGKILL)
             # Noticed while waiting, not when a request would take it: counted, reaped (no
             # zombie left) and replaced.
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                health = server.client().health()
-                if health["sandbox_failures"] == 1 and health["ready_sandboxes"] == 1:
-                    break
-                time.sleep(0.2)
+            _, health = server.health_until(
+                lambda h: (h["sandbox_failures"], h["ready_sandboxes"]) == (1, 1), timeout=20)
             self.assertEqual((health["sandbox_failures"], health["ready_sandboxes"]), (1, 1))
             self.assertEqual(health["status"], "ok")
             self.assertFalse(os.path.exists(f"/proc/{workers[0]}"), "the worker was not reaped")
@@ -430,21 +435,13 @@ class Limits(unittest.TestCase):
             os.symlink("/", rootfs)
             server = Server("--rootfs", rootfs, "--pool", "1", "--max-concurrency", "1")
             try:
-                def health_until(wanted):
-                    deadline = time.monotonic() + 30
-                    while True:
-                        status, health, _ = raw_request(server, "GET", "/healthz")
-                        if wanted(health) or time.monotonic() > deadline:
-                            return status, health
-                        time.sleep(0.1)
-
-                status, health = health_until(lambda h: h["ready_sandboxes"] == 1)
+                status, health = server.health_until(lambda h: h["ready_sandboxes"] == 1)
                 self.assertEqual((status, health["status"]), (200, "ok"), health)
                 os.unlink(rootfs)
                 r = server.client().execute("print('ready before')")
                 self.assertEqual(r["stdout"], "ready before\n")
 
-                status, health = health_until(lambda h: h["status"] == "degraded")
+                status, health = server.health_until(lambda h: h["status"] == "degraded")
                 self.assertEqual((status, health["status"]), (503, "degraded"), health)
                 self.assertEqual(health["ready_sandboxes"], 0)
                 self.assertGreaterEqual(health["sandbox_failures"], 1)
@@ -456,7 +453,7 @@ class Limits(unittest.TestCase):
                 self.assertIn(rootfs, str(refused.exception))
 
                 os.symlink("/", rootfs)
-                status, health = health_until(lambda h: h["ready_sandboxes"] == 1)
+                status, health = server.health_until(lambda h: h["ready_sandboxes"] == 1)
                 self.assertEqual((status, health["status"]), (200, "ok"), health)
                 r = server.client().execute("print('back')")
                 self.assertEqual(r["stdout"], "back\n")
